@@ -1,0 +1,230 @@
+"""The local workspace as one ASGI application.
+
+Layers, outermost first: bearer-token auth and body-size limits (for every route but the
+discovery document), then a dispatcher: the Databricks routes (serving endpoints, Unity
+Catalog, invocations) go to this package's FastAPI app, everything else to MLflow's own
+tracking/registry server mounted in the same process, so ``mlflow`` clients pointed at
+this host log and register models into the registry the catalog routes read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .errors import ApiError
+from .optimization import Optimizer
+from .registry import Registry
+from .routes import catalog as catalog_routes
+from .routes import serving as serving_routes
+from .runtime import Runtime
+from .serving import ServingManager
+from .settings import Settings, ensure_data_dir
+from .store import EndpointStore
+
+log = logging.getLogger("pt_widgets.local")
+
+DISCOVERY_PATH = "/.well-known/databricks-config"
+OWN_PREFIXES = ("/api/2.0/serving-endpoints", "/api/2.1/unity-catalog", "/serving-endpoints",
+                "/.well-known/", "/openapi.json")
+INVOCATION_LIMIT = 4 * 1024 * 1024  # Databricks' cap for foundation-model payloads
+CONTROL_LIMIT = 16 * 1024 * 1024
+CALIBRATION_SECONDS = float(os.environ.get("PT_WIDGETS_CALIBRATION_SECONDS", "8"))
+
+
+class LocalWorkspace:
+    """Everything the routes share: settings, stores, registry, serving and runtime."""
+
+    def __init__(self, settings: Settings) -> None:
+        ensure_data_dir(settings.data_dir)
+        settings.artifacts_dir.mkdir(exist_ok=True)
+        self.settings = settings
+        self.started_ms = int(time.time() * 1000)
+        self.store = EndpointStore(settings.db_path)
+        self.metastore_id = self._stable("metastore_id", lambda: secrets.token_hex(16))
+        self.workspace_id = self._stable("workspace_id", lambda: str(secrets.randbelow(10**15)
+                                                                     + 10**15))
+        init_mlflow_server_env(settings)
+        self.registry = Registry(settings)
+        self.runtime = Runtime(settings)
+        self.optimizer = Optimizer(self.registry, settings.data_dir, self.measure)
+        self.serving = ServingManager(self.store, self.optimizer, self.runtime)
+
+    def _stable(self, key: str, make) -> str:
+        value = self.store.get_value(key)
+        if value is None:
+            value = make()
+            self.store.set_value(key, value)
+        return value
+
+    def measure(self, desc) -> float:
+        """One replica's tokens/s, measured with the real engine (the chunk size)."""
+        from .engine import measure_throughput
+
+        replica = self.runtime.load_replica(desc, lambda line: log.info("%s", line))
+        try:
+            return measure_throughput(replica, seconds=CALIBRATION_SECONDS)
+        finally:
+            replica.close()
+
+    def start(self) -> list[str]:
+        missing = self.registry.ensure_builtin_models()
+        self.serving.resume_interrupted()
+        return missing
+
+    def stop(self) -> None:
+        self.runtime.close()
+
+
+def init_mlflow_server_env(settings: Settings) -> None:
+    """MLflow's server reads its stores from these variables when first used."""
+    os.environ["_MLFLOW_SERVER_FILE_STORE"] = settings.mlflow_db_uri
+    os.environ["_MLFLOW_SERVER_REGISTRY_STORE"] = settings.mlflow_db_uri
+    os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = "mlflow-artifacts:/"
+    os.environ["_MLFLOW_SERVER_SERVE_ARTIFACTS"] = "true"
+    os.environ["_MLFLOW_SERVER_ARTIFACT_DESTINATION"] = str(settings.artifacts_dir)
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    from mlflow.server.handlers import initialize_backend_stores
+
+    initialize_backend_stores(settings.mlflow_db_uri, settings.mlflow_db_uri,
+                              "mlflow-artifacts:/")
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status or 400, headers=exc.headers)
+
+
+def first_validation_problem(exc: RequestValidationError) -> str:
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+        return f"'{where}' is invalid: {err.get('msg', 'bad value')}."
+    return "The request is invalid."
+
+
+def build_api(workspace: LocalWorkspace) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        workspace.stop()
+
+    api = FastAPI(title="pt_widgets local workspace", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    api.state.workspace = workspace
+
+    @api.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(ApiError("INVALID_PARAMETER_VALUE", first_validation_problem(exc)))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            return error_response(ApiError("METHOD_NOT_ALLOWED", f"{request.method} is not "
+                                           f"allowed on {request.url.path}.", status=405))
+        return error_response(ApiError("ENDPOINT_NOT_FOUND", f"No API found for "
+                                       f"'{request.method} {request.url.path}'.",
+                                       status=exc.status_code))
+
+    @api.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(ApiError("INTERNAL_ERROR", "The local workspace hit an internal "
+                                       "error; see its log.", status=500))
+
+    @api.get(DISCOVERY_PATH, tags=["auth"])
+    def discovery() -> dict[str, Any]:
+        return {"oidc_endpoint": "", "workspace_id": workspace.workspace_id}
+
+    api.include_router(catalog_routes.router)
+    api.include_router(serving_routes.router)
+    try:
+        from .routes import invocations as invocation_routes
+    except ImportError:  # inference routes arrive with the engine
+        invocation_routes = None
+    if invocation_routes is not None:
+        api.include_router(invocation_routes.router)
+    return api
+
+
+class Gate:
+    """Auth, body limits and dispatch between this package's routes and MLflow's server."""
+
+    def __init__(self, api: FastAPI, mlflow_app: Any, token: str) -> None:
+        self.api = api
+        self.mlflow_app = mlflow_app
+        self._token = f"Bearer {token}".encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self.api(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await self.mlflow_app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if not (path == DISCOVERY_PATH and scope.get("method") in ("GET", "HEAD")):
+            if not self._authorised(scope):
+                await reply(send, ApiError("UNAUTHENTICATED", "Missing or invalid bearer token: "
+                                           "send 'Authorization: Bearer <token>' (see "
+                                           "`pt-widgets local env`).", status=401,
+                                           headers={"WWW-Authenticate": "Bearer"}))
+                return
+            too_big = oversized(scope)
+            if too_big:
+                await reply(send, too_big)
+                return
+        target = self.api if path.startswith(OWN_PREFIXES) else self.mlflow_app
+        await target(scope, receive, send)
+
+    def _authorised(self, scope) -> bool:
+        for key, value in scope.get("headers", ()):
+            if key == b"authorization":
+                return hmac.compare_digest(value, self._token)
+        return False
+
+
+def oversized(scope) -> ApiError | None:
+    path = scope.get("path", "")
+    if path.startswith("/api/2.0/mlflow-artifacts"):
+        return None
+    limit = INVOCATION_LIMIT if path.startswith("/serving-endpoints") else CONTROL_LIMIT
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            try:
+                size = int(value)
+            except ValueError:
+                return ApiError("MALFORMED_REQUEST", "Content-Length is not a number.")
+            if size > limit:
+                return ApiError("PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the "
+                                f"limit for {path} is {limit} bytes.", status=413)
+    return None
+
+
+async def reply(send, exc: ApiError) -> None:
+    body = json.dumps(exc.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings) -> tuple[Gate, LocalWorkspace]:
+    workspace = LocalWorkspace(settings)
+    api = build_api(workspace)
+    from mlflow.server.fastapi_app import create_fastapi_app
+
+    return Gate(api, create_fastapi_app(), settings.token), workspace

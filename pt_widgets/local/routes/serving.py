@@ -1,0 +1,83 @@
+"""Serving-endpoint control-plane routes (``/api/2.0/serving-endpoints``).
+
+Both the slashless paths the SDK uses and the trailing-slash ones MLflow's deploy client
+uses are served. The model-unit ``/pt`` routes share the same manager.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..serving import ServingManager
+from .common import json_body
+
+router = APIRouter(prefix="/api/2.0/serving-endpoints", tags=["serving-endpoints"])
+
+
+def manager(request: Request) -> ServingManager:
+    return request.app.state.workspace.serving
+
+
+@router.get("/get-model-optimization-info/{full_name}/{version}")
+async def optimization_info(request: Request, full_name: str, version: str) -> dict[str, Any]:
+    optimizer = request.app.state.workspace.optimizer
+    return await run_in_threadpool(optimizer.info, full_name, version)
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+def list_endpoints(request: Request) -> dict[str, Any]:
+    return {"endpoints": manager(request).list()}
+
+
+@router.post("")
+@router.post("/", include_in_schema=False)
+async def create_endpoint(request: Request) -> dict[str, Any]:
+    body = await json_body(request)
+    return await run_in_threadpool(manager(request).create, body)
+
+
+@router.post("/pt")
+async def create_pt_endpoint(request: Request) -> dict[str, Any]:
+    body = await json_body(request)
+    return await run_in_threadpool(manager(request).create, body, True)
+
+
+@router.put("/pt/{name}/config")
+async def update_pt_config(request: Request, name: str) -> dict[str, Any]:
+    body = await json_body(request)
+    from ..validation import check_fields
+
+    check_fields(body, {"config"}, "request")
+    return await run_in_threadpool(manager(request).update, name, body.get("config"), True)
+
+
+@router.get("/{name}")
+def get_endpoint(request: Request, name: str) -> dict[str, Any]:
+    return manager(request).get(name)
+
+
+@router.delete("/{name}")
+def delete_endpoint(request: Request, name: str) -> dict[str, Any]:
+    manager(request).delete(name)
+    return {}
+
+
+@router.put("/{name}/config")
+async def update_config(request: Request, name: str) -> dict[str, Any]:
+    body = await json_body(request)
+    manager(request).require(name)
+    return await run_in_threadpool(manager(request).update, name, body)
+
+
+@router.get("/{name}/served-models/{served_model_name}/build-logs")
+def build_logs(request: Request, name: str, served_model_name: str) -> dict[str, Any]:
+    return {"logs": manager(request).build_logs(name, served_model_name)}
+
+
+@router.get("/{name}/served-models/{served_model_name}/logs")
+def server_logs(request: Request, name: str, served_model_name: str) -> dict[str, Any]:
+    return {"logs": manager(request).server_logs(name, served_model_name)}

@@ -1,0 +1,392 @@
+"""Serving-endpoint lifecycle: create, update, delete, and the background deploy.
+
+Lifecycle as on Databricks: a create answers ``NOT_READY``/``IN_PROGRESS`` with a
+``pending_config`` and no ``config``; a worker thread loads every served entity's model;
+success promotes the pending config (``READY``/``NOT_UPDATING``), failure ends
+``UPDATE_FAILED`` with the reason in the entity's ``deployment_state_message`` and keeps
+the failed ``pending_config`` visible. During an update the old config (and its loaded
+replicas) keep serving until the new ones are ready. Every state change is one SQLite
+transaction, and on start any endpoint left ``IN_PROGRESS`` by a dead process resumes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from .errors import ApiError, conflict, not_found, unavailable
+from .optimization import DBUS_PER_CHUNK, Optimizer
+from .runtime import Runtime
+from .store import EndpointStore
+from .validation import CREATE_FIELDS, check_endpoint_name, check_fields, validate_config
+
+log = logging.getLogger("pt_widgets.local")
+
+CREATOR = "local-user@localhost"
+PRIVATE = "_private"
+CREATING = "Creating resources for served entity."
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def entity_output(entity: dict[str, Any], created: int) -> dict[str, Any]:
+    """Wire shape of a validated served entity (no private keys)."""
+    sizing = entity["_sizing"]
+    out: dict[str, Any] = {
+        "name": entity["name"],
+        "entity_name": entity["entity_name"],
+        "entity_version": entity["entity_version"],
+        "workload_size": "Small",
+        "workload_type": "CPU",
+        "creator": CREATOR,
+        "creation_timestamp": created,
+        "state": {"deployment": "DEPLOYMENT_CREATING", "deployment_state_message": CREATING},
+    }
+    if sizing.scheme == "model_units":
+        out["provisioned_model_units"] = entity["provisioned_model_units"]
+        chunks = entity["provisioned_model_units"] / sizing.chunk
+        out["dbus"] = out["min_dbus"] = out["max_dbus"] = DBUS_PER_CHUNK * chunks
+    else:
+        low, high = entity["min_provisioned_throughput"], entity["max_provisioned_throughput"]
+        out["min_provisioned_throughput"] = low
+        out["max_provisioned_throughput"] = high
+        out["min_dbus"] = DBUS_PER_CHUNK * low / sizing.chunk
+        out["max_dbus"] = out["dbus"] = DBUS_PER_CHUNK * high / sizing.chunk
+    out["scale_to_zero_enabled"] = entity["scale_to_zero_enabled"]
+    if entity["entity_name"].startswith("system.ai."):
+        short = entity["entity_name"].split(".")[-1]
+        out["foundation_model"] = {"name": short, "display_name": short}
+    return out
+
+
+def mirror_models(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deprecated ``served_models`` view the real API still returns beside entities."""
+    mirrored = []
+    for e in entities:
+        m = {k: v for k, v in e.items() if k not in ("entity_name", "entity_version",
+                                                      "foundation_model")}
+        m["model_name"], m["model_version"] = e["entity_name"], e["entity_version"]
+        mirrored.append(m)
+    return mirrored
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """ServingEndpointDetailed: the record without private bookkeeping."""
+    out = {k: copy.deepcopy(v) for k, v in record.items() if k != PRIVATE and v is not None}
+    strip_private_entities(out.get("config"))
+    strip_private_entities(out.get("pending_config"))
+    return out
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """ServingEndpoint, the list element: config reduced to names and entities."""
+    out = public(record)
+    out.pop("pending_config", None)
+    out.pop("permission_level", None)
+    config = record.get("config")
+    if config:
+        out["config"] = {
+            "served_entities": [
+                {k: e[k] for k in ("name", "entity_name", "entity_version", "foundation_model")
+                 if k in e} for e in config["served_entities"]],
+            "served_models": [
+                {"name": e["name"], "model_name": e["entity_name"],
+                 "model_version": e["entity_version"]} for e in config["served_entities"]],
+        }
+    return out
+
+
+class ServingManager:
+    """Owns endpoint records and the deploy workers that move them through their states."""
+
+    def __init__(self, store: EndpointStore, optimizer: Optimizer, runtime: Runtime) -> None:
+        self.store = store
+        self.optimizer = optimizer
+        self.runtime = runtime
+        self._threads: dict[str, threading.Thread] = {}
+        self._live_logs: dict[tuple[str, str], list[str]] = {}
+        self._reload_locks: dict[str, threading.Lock] = {}
+
+    # -- reads ------------------------------------------------------------------------------
+    def require(self, name: str) -> dict[str, Any]:
+        record = self.store.get(name)
+        if record is None:
+            raise not_found(f"Serving endpoint with name '{name}' does not exist.")
+        return record
+
+    def get(self, name: str) -> dict[str, Any]:
+        return public(self.require(name))
+
+    def list(self) -> list[dict[str, Any]]:
+        return [summary(r) for r in self.store.all()]
+
+    # -- writes -----------------------------------------------------------------------------
+    def create(self, body: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
+        check_fields(body, CREATE_FIELDS, "request")
+        name = check_endpoint_name(body.get("name"))
+        config = body.get("config")
+        if config is None:
+            raise ApiError("INVALID_PARAMETER_VALUE", "'config' is required: give "
+                           "config.served_entities with the model to serve.")
+        if pt_route:
+            check_fields(config, {"served_entities", "traffic_config"}, "config")
+        if isinstance(config, dict) and "name" in config and config["name"] not in (None, name):
+            raise ApiError("INVALID_PARAMETER_VALUE", f"'config.name' ({config['name']!r}) "
+                           f"must match the endpoint 'name' ({name!r}).")
+        plain = {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) \
+            else config
+        validated = validate_config(plain, self.optimizer)
+        tags = body.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, dict) and "key" in t
+                                                 for t in tags):
+            raise ApiError("INVALID_PARAMETER_VALUE", "'tags' must be a list of {key, value}.")
+        created = now_ms()
+        pending = self._pending(validated, 1, created)
+        record = {
+            "name": name,
+            "id": uuid.uuid4().hex,
+            "creator": CREATOR,
+            "creation_timestamp": created,
+            "last_updated_timestamp": created,
+            "state": {"ready": "NOT_READY", "config_update": "IN_PROGRESS",
+                      "suspend": "NOT_SUSPENDED"},
+            "pending_config": pending,
+            "config": None,
+            "permission_level": "CAN_MANAGE",
+            "route_optimized": False,
+            "task": validated["entities"][0]["_desc"].task,
+            "tags": tags,
+            "description": body.get("description") or None,
+            "ai_gateway": body.get("ai_gateway") or None,
+            PRIVATE: {"generation": 1, "build_logs": {}},
+        }
+        try:
+            with self.store.transaction() as conn:
+                if self.store.get(name) is not None:
+                    raise conflict(f"Serving endpoint with name '{name}' already exists.",
+                                   "RESOURCE_ALREADY_EXISTS")
+                self.store.insert(conn, record)
+        except ApiError:
+            raise
+        self._start_deploy(name, 1)
+        return public(record)
+
+    def update(self, name: str, config: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
+        if pt_route:
+            check_fields(config, {"served_entities", "traffic_config"}, "config")
+        validated = validate_config(config, self.optimizer)
+        with self.store.transaction() as conn:
+            record = self.require(name)
+            if record["state"]["config_update"] == "IN_PROGRESS":
+                raise conflict(f"Serving endpoint '{name}' is already being updated; wait until "
+                               "its config_update state is NOT_UPDATING.")
+            version = (record.get("config") or record.get("pending_config")
+                       or {}).get("config_version", 0) + 1
+            record["pending_config"] = self._pending(validated, version, now_ms())
+            record["state"]["config_update"] = "IN_PROGRESS"
+            record["last_updated_timestamp"] = now_ms()
+            record["task"] = validated["entities"][0]["_desc"].task
+            record[PRIVATE]["generation"] += 1
+            generation = record[PRIVATE]["generation"]
+            self.store.put(conn, record)
+        self._start_deploy(name, generation)
+        return public(record)
+
+    def delete(self, name: str) -> None:
+        with self.store.transaction() as conn:
+            self.require(name)
+            self.store.delete(conn, name)
+        self.runtime.release(name)
+
+    def _pending(self, validated: dict[str, Any], version: int, start: int) -> dict[str, Any]:
+        entities = [entity_output(e, start) for e in validated["entities"]]
+        for out, entity in zip(entities, validated["entities"], strict=True):
+            out["_source"] = {"full_name": entity["entity_name"],
+                              "version": int(entity["entity_version"])}
+        return {
+            "start_time": start,
+            "config_version": version,
+            "served_entities": entities,
+            "served_models": mirror_models(entities),
+            "traffic_config": validated["traffic"],
+        }
+
+    # -- serving requests -------------------------------------------------------------------
+    def served_entity(self, name: str):
+        """The entity that answers a query on ``name``, loading it if this process has not.
+
+        Raises 404 for an unknown endpoint, 503 (with Retry-After) while the first config is
+        still deploying, 400 when the endpoint never deployed successfully.
+        """
+        record = self.require(name)
+        if record.get("config") is None:
+            if record["state"]["config_update"] == "IN_PROGRESS":
+                raise unavailable(f"Endpoint '{name}' is still deploying its first config; "
+                                  "retry when its state is READY.", 5)
+            raise ApiError("INVALID_STATE", f"Endpoint '{name}' has no ready config: its "
+                           "deployment failed (see its served entity's state message).")
+        if not self.runtime.is_active(name):
+            self._reactivate(name, record)
+        served = self.runtime.pick(name)
+        if served is None:
+            raise unavailable(f"Endpoint '{name}' is being replaced; retry.", 1)
+        served.limiter.last_activity = time.monotonic()
+        self.runtime.ensure_loaded(served)
+        return served
+
+    def _reactivate(self, name: str, record: dict[str, Any]) -> None:
+        """After a restart, load the live config's replicas once (other callers wait)."""
+        lock = self._reload_locks.setdefault(name, threading.Lock())
+        with lock:
+            if self.runtime.is_active(name):
+                return
+            loaded = {}
+            for entity in record["config"]["served_entities"]:
+                loaded[entity["name"]] = self._load_entity(entity, [])
+            self.runtime.activate(name, record["config"], loaded)
+
+    # -- logs -------------------------------------------------------------------------------
+    def build_logs(self, name: str, entity: str) -> str:
+        record = self.require(name)
+        self._require_entity(record, entity)
+        live = self._live_logs.get((name, entity))
+        if live is not None:
+            return "\n".join(live)
+        return record[PRIVATE]["build_logs"].get(entity, "")
+
+    def server_logs(self, name: str, entity: str) -> str:
+        record = self.require(name)
+        self._require_entity(record, entity)
+        return "\n".join(self.runtime.request_log(name, entity))
+
+    @staticmethod
+    def _require_entity(record: dict[str, Any], entity: str) -> None:
+        names = set()
+        for key in ("config", "pending_config"):
+            names.update(e["name"] for e in (record.get(key) or {}).get("served_entities", []))
+        if entity not in names:
+            raise not_found(f"Served model '{entity}' does not exist on endpoint "
+                            f"'{record['name']}'.")
+
+    # -- deploy worker ----------------------------------------------------------------------
+    def resume_interrupted(self) -> list[str]:
+        """Restart the deploys a killed process left IN_PROGRESS, so none stays stuck."""
+        resumed = []
+        for record in self.store.all():
+            if record["state"]["config_update"] == "IN_PROGRESS":
+                self._start_deploy(record["name"], record[PRIVATE]["generation"])
+                resumed.append(record["name"])
+        return resumed
+
+    def _start_deploy(self, name: str, generation: int) -> None:
+        thread = threading.Thread(
+            target=self._deploy, args=(name, generation), name=f"deploy-{name}", daemon=True
+        )
+        self._threads[name] = thread
+        thread.start()
+
+    def wait_idle(self, timeout: float = 600.0) -> None:
+        """Join running deploy threads (used on shutdown and by in-process tooling)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _current(self, name: str, generation: int) -> dict[str, Any] | None:
+        record = self.store.get(name)
+        if record is None or record[PRIVATE]["generation"] != generation:
+            return None
+        return record
+
+    def _deploy(self, name: str, generation: int) -> None:
+        record = self._current(name, generation)
+        if record is None:
+            return
+        loaded: dict[str, Any] = {}
+        for entity in record["pending_config"]["served_entities"]:
+            lines: list[str] = []
+            self._live_logs[(name, entity["name"])] = lines
+            try:
+                loaded[entity["name"]] = self._load_entity(entity, lines)
+            except Exception as exc:  # the reason is shown to the user, nothing is raised
+                lines.append(f"ERROR: {exc}")
+                log.warning("deploy of %s/%s failed: %s", name, entity["name"], exc)
+                for replica in loaded.values():
+                    replica.close()
+                self._finish(name, generation, None, (entity["name"], str(exc)))
+                return
+            finally:
+                self._live_logs.pop((name, entity["name"]), None)
+                self._save_logs(name, generation, entity["name"], lines)
+        self._finish(name, generation, loaded, None)
+
+    def _load_entity(self, entity: dict[str, Any], lines: list[str]) -> Any:
+        def say(message: str) -> None:
+            lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}")
+
+        source = entity["_source"]
+        say(f"Resolving {source['full_name']} version {source['version']}")
+        desc = self.optimizer.describe(source["full_name"], source["version"])
+        reason = self.optimizer.ineligible_reason(desc)
+        if reason:
+            raise RuntimeError(reason)
+        sizing = self.optimizer.sizing(desc)
+        return self.runtime.load(desc, sizing, entity, say)
+
+    def _save_logs(self, name: str, generation: int, entity: str, lines: list[str]) -> None:
+        with self.store.transaction() as conn:
+            record = self._current(name, generation)
+            if record is None:
+                return
+            record[PRIVATE]["build_logs"][entity] = "\n".join(lines[-500:])
+            self.store.put(conn, record)
+
+    def _finish(self, name: str, generation: int, loaded: dict[str, Any] | None,
+                failure: tuple[str, str] | None) -> None:
+        with self.store.transaction() as conn:
+            record = self._current(name, generation)
+            if record is None:  # deleted or superseded meanwhile: drop what was loaded
+                for replica in (loaded or {}).values():
+                    replica.close()
+                return
+            pending = record["pending_config"]
+            record["last_updated_timestamp"] = now_ms()
+            if failure is None:
+                for e in pending["served_entities"]:
+                    e["state"] = {"deployment": "DEPLOYMENT_READY",
+                                  "deployment_state_message": "Served entity is ready."}
+                pending["served_models"] = mirror_models(pending["served_entities"])
+                pending.pop("start_time", None)
+                record["config"] = pending
+                record["pending_config"] = None
+                record["state"].update(ready="READY", config_update="NOT_UPDATING")
+            else:
+                failed, reason = failure
+                for e in pending["served_entities"]:
+                    if e["name"] == failed:
+                        e["state"] = {"deployment": "DEPLOYMENT_FAILED",
+                                      "deployment_state_message": f"Model load failed: {reason}"}
+                    else:
+                        e["state"] = {"deployment": "DEPLOYMENT_ABORTED",
+                                      "deployment_state_message": "Aborted: another served "
+                                      "entity of this config failed."}
+                pending["served_models"] = mirror_models(pending["served_entities"])
+                record["state"]["config_update"] = "UPDATE_FAILED"
+            self.store.put(conn, record)
+            if failure is None:
+                self.runtime.activate(name, record["config"], loaded or {})
+
+
+def strip_private_entities(config: dict[str, Any] | None) -> None:
+    """Remove the ``_source`` bookkeeping from a config before it goes on the wire."""
+    if not config:
+        return
+    for key in ("served_entities", "served_models"):
+        for e in config.get(key, []):
+            e.pop("_source", None)
+

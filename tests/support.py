@@ -1,0 +1,102 @@
+"""Test support: a REAL local workspace server process, and polling with a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_LINE = "pt-widgets local workspace ready at"
+MODEL_CACHE = os.environ.get("PT_WIDGETS_MODEL_CACHE", "/tmp/pt_widgets_test_model_cache")
+START_TIMEOUT_S = 120
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PT_WIDGETS_MODEL_CACHE=MODEL_CACHE,
+        PT_WIDGETS_CALIBRATION_SECONDS=env.get("PT_WIDGETS_CALIBRATION_SECONDS", "4"),
+        PYTHONUNBUFFERED="1",
+    )
+    for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        env.pop(key, None)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    """A running ``pt-widgets local serve`` and what a client needs to reach it."""
+
+    data_dir: Path
+    token: str = "dapi-test-token-0123456789abcdef"
+    host: str = ""
+    proc: subprocess.Popen | None = None
+    output: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> ServerProcess:
+        self.output = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pt_widgets.local", "serve", "--port", "0",
+             "--data-dir", str(self.data_dir), "--token", self.token],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(),
+        )
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc and self.proc.stdout
+            for line in self.proc.stdout:
+                self.output.append(line.rstrip("\n"))
+                if line.startswith(READY_LINE):
+                    self.host = line.split()[-1]
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(timeout) or not self.host:
+            self.stop()
+            raise RuntimeError("local workspace did not start:\n" + "\n".join(self.output[-40:]))
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def restart(self) -> ServerProcess:
+        self.stop()
+        return self.start()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll a real condition with a deadline (synchronisation on state, not on sleeps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
