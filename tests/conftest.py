@@ -25,8 +25,8 @@ def workspace(tmp_path_factory) -> Iterator[ServerProcess]:
 def start_workspace(tmp_path) -> Iterator:
     started: list[ServerProcess] = []
 
-    def start(data_dir: Path | None = None) -> ServerProcess:
-        server = ServerProcess(data_dir or tmp_path / f"ws{len(started)}").start()
+    def start(data_dir: Path | None = None, **env: str) -> ServerProcess:
+        server = ServerProcess(data_dir or tmp_path / f"ws{len(started)}", env=env).start()
         started.append(server)
         return server
 

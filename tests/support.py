@@ -39,13 +39,15 @@ class ServerProcess:
     host: str = ""
     proc: subprocess.Popen | None = None
     output: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout: float = START_TIMEOUT_S) -> ServerProcess:
         self.output = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pt_widgets.local", "serve", "--port", "0",
              "--data-dir", str(self.data_dir), "--token", self.token],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**server_env(), **self.env},
         )
         ready = threading.Event()
 
@@ -100,3 +102,38 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "co
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def optimization_info(server: ServerProcess, model: str, version: int = 1) -> dict:
+    import requests
+
+    response = requests.get(
+        f"{server.host}/api/2.0/serving-endpoints/get-model-optimization-info/{model}/{version}",
+        headers=server.headers, timeout=180)
+    response.raise_for_status()
+    return response.json()
+
+
+def deploy(server: ServerProcess, name: str, model: str, low: int, high: int,
+           scale_to_zero: bool = False, timeout: float = 300) -> dict:
+    """Create an endpoint sized in chunks (low..high) and wait until it is READY."""
+    import requests
+
+    chunk = optimization_info(server, model)["throughput_chunk_size"]
+    entity = {"entity_name": model, "entity_version": "1",
+              "min_provisioned_throughput": low * chunk,
+              "max_provisioned_throughput": high * chunk,
+              "scale_to_zero_enabled": scale_to_zero}
+    response = requests.post(f"{server.host}/api/2.0/serving-endpoints", headers=server.headers,
+                             json={"name": name, "config": {"served_entities": [entity]}},
+                             timeout=60)
+    assert response.status_code == 200, response.text
+
+    def ready():
+        body = requests.get(f"{server.host}/api/2.0/serving-endpoints/{name}",
+                            headers=server.headers, timeout=10).json()
+        if body["state"]["config_update"] == "UPDATE_FAILED":
+            raise AssertionError(f"deploy of {name} failed: {body}")
+        return body if body["state"]["ready"] == "READY" else None
+
+    return wait_until(ready, timeout, what=f"endpoint {name} READY")

@@ -128,10 +128,10 @@ class Optimizer:
             if key in cache:
                 return float(cache[key]["tokens_per_second"])
             started = time.monotonic()
-            value = float(self.measure(desc))
+            value = round(float(self.measure(desc)), 1)  # what later reads of the cache see
             cache = read_json(self.path)
             cache[key] = {
-                "tokens_per_second": round(value, 1),
+                "tokens_per_second": value,
                 "measured_at": int(time.time()),
                 "seconds": round(time.monotonic() - started, 1),
                 "cpus": os.cpu_count(),
