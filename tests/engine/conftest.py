@@ -1,7 +1,8 @@
 """Session fixtures: each real model is loaded once per test session.
 
-The GGUF conversion is cached in ``$PT_WIDGETS_TEST_CACHE`` (default
-``/tmp/pt_widgets_test_cache``), so it happens once per machine, not once per run.
+The GGUF conversion is cached in ``$PT_WIDGETS_MODEL_CACHE`` (default
+``/tmp/pt_widgets_test_model_cache``, shared with the server tests), so it happens once
+per machine, not once per run.
 """
 
 from __future__ import annotations

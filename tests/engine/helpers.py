@@ -10,7 +10,7 @@ from typing import Any
 
 from pt_widgets.local.engine import ModelSource
 
-CACHE_DIR = os.environ.get("PT_WIDGETS_TEST_CACHE", "/tmp/pt_widgets_test_cache")
+CACHE_DIR = os.environ.get("PT_WIDGETS_MODEL_CACHE", "/tmp/pt_widgets_test_model_cache")
 SMOL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
