@@ -1,0 +1,186 @@
+"""Jupyter widgets and a Python API for provisioned-throughput model serving.
+
+``import pt_widgets`` imports nothing else: every public name below is loaded on first use,
+so the import stays cheap and makes no network call. Start with::
+
+    import pt_widgets
+    ws = pt_widgets.connect()          # Databricks config, or the running local workspace
+    ws.chat("my-endpoint", "Hello!").text
+    pt_widgets.query_history()        # every query of the session, as a DataFrame
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> (module relative to this package, attribute)
+_LAZY: dict[str, tuple[str, str]] = {
+    # connect
+    "connect": (".workspace", "connect"),
+    "Workspace": (".workspace", "Workspace"),
+    "RetryPolicy": (".workspace", "RetryPolicy"),
+    "find_local_workspace": (".workspace", "find_local_workspace"),
+    # catalog
+    "list_catalogs": (".catalog", "list_catalogs"),
+    "list_schemas": (".catalog", "list_schemas"),
+    "list_models": (".catalog", "list_models"),
+    "list_versions": (".catalog", "list_versions"),
+    # sizing
+    "OptimizationInfo": (".wire", "OptimizationInfo"),
+    "SizingPlan": (".sizing", "SizingPlan"),
+    "Sizing": (".sizing", "Sizing"),
+    "Estimate": (".sizing", "Estimate"),
+    "get_optimization_info": (".sizing", "get_optimization_info"),
+    "sizing_plan": (".sizing", "sizing_plan"),
+    # endpoints
+    "deploy": (".endpoints", "deploy"),
+    "wait_until_ready": (".endpoints", "wait_until_ready"),
+    "deploy_in_background": (".endpoints", "deploy_in_background"),
+    "Deployment": (".endpoints", "Deployment"),
+    "Progress": (".endpoints", "Progress"),
+    "suggest_endpoint_name": (".endpoints", "suggest_endpoint_name"),
+    "ServingEndpoint": (".wire", "ServingEndpoint"),
+    # queries
+    "chat": (".queries", "chat"),
+    "completions": (".queries", "completions"),
+    "embeddings": (".queries", "embeddings"),
+    "stream_chat": (".queries", "stream_chat"),
+    "QueryResult": (".queries", "QueryResult"),
+    "EmbeddingsResult": (".queries", "EmbeddingsResult"),
+    "ChatStream": (".queries", "ChatStream"),
+    # batch
+    "batch_chat": (".batch", "batch_chat"),
+    "batch_completions": (".batch", "batch_completions"),
+    "batch_embeddings": (".batch", "batch_embeddings"),
+    # history
+    "query_history": (".history", "query_history"),
+    "clear_history": (".history", "clear_history"),
+    # model logging
+    "log_chat_model": (".model_logging", "log_chat_model"),
+    "log_completions_model": (".model_logging", "log_completions_model"),
+    "log_embeddings_model": (".model_logging", "log_embeddings_model"),
+    # errors
+    "PtWidgetsError": (".errors", "PtWidgetsError"),
+    "ApiError": (".errors", "ApiError"),
+    "AuthenticationError": (".errors", "AuthenticationError"),
+    "NotConfigured": (".errors", "NotConfigured"),
+    "NotFound": (".errors", "NotFound"),
+    "RateLimited": (".errors", "RateLimited"),
+    "WorkspaceUnreachable": (".errors", "WorkspaceUnreachable"),
+    "SizingError": (".errors", "SizingError"),
+    "NotOptimizable": (".errors", "NotOptimizable"),
+    "DeploymentFailed": (".errors", "DeploymentFailed"),
+    "WaitTimeout": (".errors", "WaitTimeout"),
+    "Cancelled": (".errors", "Cancelled"),
+}
+
+__all__ = [
+    "__version__",
+    "connect",
+    "Workspace",
+    "RetryPolicy",
+    "find_local_workspace",
+    "list_catalogs",
+    "list_schemas",
+    "list_models",
+    "list_versions",
+    "OptimizationInfo",
+    "SizingPlan",
+    "Sizing",
+    "Estimate",
+    "get_optimization_info",
+    "sizing_plan",
+    "deploy",
+    "wait_until_ready",
+    "deploy_in_background",
+    "Deployment",
+    "Progress",
+    "suggest_endpoint_name",
+    "ServingEndpoint",
+    "chat",
+    "completions",
+    "embeddings",
+    "stream_chat",
+    "QueryResult",
+    "EmbeddingsResult",
+    "ChatStream",
+    "batch_chat",
+    "batch_completions",
+    "batch_embeddings",
+    "query_history",
+    "clear_history",
+    "log_chat_model",
+    "log_completions_model",
+    "log_embeddings_model",
+    "PtWidgetsError",
+    "ApiError",
+    "AuthenticationError",
+    "NotConfigured",
+    "NotFound",
+    "RateLimited",
+    "WorkspaceUnreachable",
+    "SizingError",
+    "NotOptimizable",
+    "DeploymentFailed",
+    "WaitTimeout",
+    "Cancelled",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first access (PEP 562)."""
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pt_widgets' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
+    from .batch import batch_chat, batch_completions, batch_embeddings
+    from .catalog import list_catalogs, list_models, list_schemas, list_versions
+    from .endpoints import (
+        Deployment,
+        Progress,
+        deploy,
+        deploy_in_background,
+        suggest_endpoint_name,
+        wait_until_ready,
+    )
+    from .errors import (
+        ApiError,
+        AuthenticationError,
+        Cancelled,
+        DeploymentFailed,
+        NotConfigured,
+        NotFound,
+        NotOptimizable,
+        PtWidgetsError,
+        RateLimited,
+        SizingError,
+        WaitTimeout,
+        WorkspaceUnreachable,
+    )
+    from .history import clear_history, query_history
+    from .model_logging import log_chat_model, log_completions_model, log_embeddings_model
+    from .queries import (
+        ChatStream,
+        EmbeddingsResult,
+        QueryResult,
+        chat,
+        completions,
+        embeddings,
+        stream_chat,
+    )
+    from .sizing import Estimate, Sizing, SizingPlan, get_optimization_info, sizing_plan
+    from .wire import OptimizationInfo, ServingEndpoint
+    from .workspace import RetryPolicy, Workspace, connect, find_local_workspace

@@ -1,0 +1,341 @@
+"""Query a whole DataFrame column concurrently: bounded parallelism, retries, order kept.
+
+Each row becomes one request (embeddings are grouped ``batch_size`` texts per request) on a
+thread pool of ``max_workers``. A 429/503 is retried after the server's ``Retry-After`` (or
+exponential backoff) under a :class:`RetryPolicy`; any other failure, or a retry budget
+running out, becomes that row's ``error`` value instead of aborting the batch. Results come
+back in input order, aligned to the input's index. ``cancel`` stops starting new rows; rows
+not run are marked cancelled.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .errors import ApiError, Cancelled, ValidationError
+from .workspace import NO_RETRY, RetryPolicy, retry_delay
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .workspace import Workspace
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+__all__ = [
+    "BATCH_RETRY",
+    "Outcome",
+    "run_batch",
+    "batch_chat",
+    "batch_completions",
+    "batch_embeddings",
+]
+
+# A row's budget is time, not attempts: under contention a row can meet many short
+# Retry-After waits in a row, and giving up after a handful would fail rows of a healthy batch.
+BATCH_RETRY = RetryPolicy(max_attempts=10_000, max_delay_s=60.0, deadline_s=900.0)
+CANCELLED = "Cancelled before this row was sent."
+Progress = Callable[[int, int], Any]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """What happened to one input: its value, or the one-sentence error, and the effort."""
+
+    index: int
+    value: R | None
+    error: str | None
+    attempts: int
+    latency_s: float
+
+
+def _retry_after(exc: BaseException) -> tuple[int, float | None] | None:
+    if isinstance(exc, ApiError):
+        return exc.status, exc.retry_after
+    return None
+
+
+def _run_one(
+    index: int,
+    item: T,
+    fn: Callable[[T], R],
+    policy: RetryPolicy,
+    cancel: threading.Event | None,
+) -> Outcome[R]:
+    """Call ``fn(item)`` with retries on retryable API errors; never raises."""
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        if cancel is not None and cancel.is_set():
+            return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
+        try:
+            value = fn(item)
+            return Outcome(index, value, None, attempt + 1, time.monotonic() - started)
+        except Cancelled:
+            return Outcome(index, None, CANCELLED, attempt + 1, time.monotonic() - started)
+        except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts
+            info = _retry_after(exc)
+            delay = None
+            if info is not None:
+                delay = retry_delay(info[0], info[1], attempt, time.monotonic() - started,
+                                    policy, jitter=random.random())
+            if delay is None:
+                return Outcome(index, None, str(exc) or type(exc).__name__, attempt + 1,
+                               time.monotonic() - started)
+        attempt += 1
+        if cancel is not None:
+            if cancel.wait(delay):
+                return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
+        else:
+            time.sleep(delay)
+
+
+def run_batch(
+    items: Sequence[T],
+    fn: Callable[[T], R],
+    *,
+    max_workers: int = 8,
+    retry: RetryPolicy = BATCH_RETRY,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Outcome[R]]:
+    """Apply ``fn`` to every item on at most ``max_workers`` threads; outcomes in input order.
+
+    Retryable failures are API errors whose status is in ``retry.statuses`` (429, 503).
+    ``progress(done, total)`` is called after each item, from worker threads.
+    """
+    if max_workers < 1:
+        raise ValidationError(f"max_workers must be at least 1, not {max_workers}.")
+    total = len(items)
+    outcomes: list[Outcome[R] | None] = [None] * total
+    done = 0
+    lock = threading.Lock()
+
+    def task(index: int) -> None:
+        nonlocal done
+        outcome = _run_one(index, items[index], fn, retry, cancel)
+        outcomes[index] = outcome
+        with lock:
+            done += 1
+            finished = done
+        if progress is not None:
+            progress(finished, total)
+
+    if total:
+        with ThreadPoolExecutor(max_workers=min(max_workers, total),
+                                thread_name_prefix="pt-batch") as pool:
+            for future in [pool.submit(task, i) for i in range(total)]:
+                future.result()
+    return [o for o in outcomes if o is not None]
+
+
+# --------------------------------------------------------------------------- progress display
+
+
+class _TextProgress:
+    """A dependency-free progress line on stderr, redrawn at most every 5 %."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total = total
+        self.label = label
+        self._step = max(1, total // 20)
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if done % self._step and done != total:
+            return
+        with self._lock:
+            end = "\n" if done == total else ""
+            print(f"\r{self.label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _progress(progress: bool | Progress | None, total: int, label: str) -> tuple[Progress | None,
+                                                                                 Callable[[], Any]]:
+    """Resolve ``progress=True`` to a tqdm bar when available, else a text line."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if callable(progress):
+        return progress, lambda: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _TextProgress(total, label), lambda: None
+    bar = tqdm(total=total, desc=label)
+    lock = threading.Lock()
+
+    def update(done: int, _total: int) -> None:
+        with lock:
+            bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+# --------------------------------------------------------------------------- DataFrame front
+
+
+def _column(data: Any, column: str | None) -> tuple[list[str], Any, Any]:
+    """(texts, index, frame) from a DataFrame column, a Series, or a list of strings."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        if column is None:
+            candidates = [c for c in ("prompt", "text", "input") if c in data.columns]
+            if len(data.columns) == 1:
+                column = str(data.columns[0])
+            elif candidates:
+                column = candidates[0]
+            else:
+                raise ValidationError(
+                    "Say which column to query with column= (the frame has "
+                    f"{', '.join(map(str, data.columns))})."
+                )
+        if column not in data.columns:
+            raise ValidationError(f"The frame has no column {column!r}.")
+        return [str(v) for v in data[column].tolist()], data.index, data.copy()
+    if isinstance(data, pd.Series):
+        name = data.name if data.name is not None else column or "prompt"
+        frame = data.to_frame(name=name)
+        return [str(v) for v in data.tolist()], data.index, frame
+    texts = [str(v) for v in data]
+    frame = pd.DataFrame({column or "prompt": texts})
+    return texts, frame.index, frame
+
+
+def _generation_batch(
+    ws: Workspace, kind: str, endpoint: str, data: Any, column: str | None,
+    call: Callable[[str], Any], max_workers: int, retry: RetryPolicy,
+    progress: bool | Progress | None, cancel: threading.Event | None,
+) -> pd.DataFrame:
+    texts, _, frame = _column(data, column)
+    report, finish = _progress(progress, len(texts), f"{kind} {endpoint}")
+    try:
+        outcomes = run_batch(texts, call, max_workers=max_workers, retry=retry,
+                             progress=report, cancel=cancel)
+    finally:
+        finish()
+    frame["response"] = [o.value.text if o.value is not None else None for o in outcomes]
+    frame["finish_reason"] = [o.value.finish_reason if o.value else None for o in outcomes]
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        frame[key] = [getattr(o.value.usage, key) if o.value else None for o in outcomes]
+    frame["latency_s"] = [o.latency_s for o in outcomes]
+    frame["attempts"] = [o.attempts for o in outcomes]
+    frame["error"] = [o.error for o in outcomes]
+    return frame
+
+
+def batch_chat(
+    ws: Workspace,
+    endpoint: str,
+    data: Any,
+    column: str | None = None,
+    *,
+    system: str | None = None,
+    max_workers: int = 32,
+    retry: RetryPolicy = BATCH_RETRY,
+    progress: bool | Progress | None = True,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> pd.DataFrame:
+    """Send every prompt of ``data[column]`` as a one-turn chat, ``max_workers`` at a time.
+
+    32 workers keep a provisioned-throughput server's continuous batching busy without
+    tripping its concurrency limit; a 429 is retried after its ``Retry-After``.
+
+    ``data`` is a DataFrame (``column`` defaults to its only column, or ``prompt``/``text``),
+    a Series or a list. ``params`` are :func:`pt_widgets.queries.chat` parameters
+    (``max_tokens``, ``temperature``…). Returns a copy of the frame with ``response``,
+    ``finish_reason``, token counts, ``latency_s``, ``attempts`` and ``error`` columns.
+    """
+    from .queries import chat
+
+    def call(text: str) -> Any:
+        return chat(ws, endpoint, text, system=system, retry=NO_RETRY, timeout=timeout,
+                    cancel=cancel, **params)
+
+    return _generation_batch(ws, "chat", endpoint, data, column, call, max_workers, retry,
+                             progress, cancel)
+
+
+def batch_completions(
+    ws: Workspace,
+    endpoint: str,
+    data: Any,
+    column: str | None = None,
+    *,
+    max_workers: int = 32,
+    retry: RetryPolicy = BATCH_RETRY,
+    progress: bool | Progress | None = True,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> pd.DataFrame:
+    """Like :func:`batch_chat` for a completions endpoint (one prompt per row)."""
+    from .queries import completions
+
+    def call(text: str) -> Any:
+        return completions(ws, endpoint, text, retry=NO_RETRY, timeout=timeout, cancel=cancel,
+                           **params)
+
+    return _generation_batch(ws, "completions", endpoint, data, column, call, max_workers,
+                             retry, progress, cancel)
+
+
+def batch_embeddings(
+    ws: Workspace,
+    endpoint: str,
+    data: Any,
+    column: str | None = None,
+    *,
+    batch_size: int = 16,
+    normalize: bool = False,
+    max_workers: int = 4,
+    retry: RetryPolicy = BATCH_RETRY,
+    progress: bool | Progress | None = True,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+) -> pd.DataFrame:
+    """Embed every text of ``data[column]``, ``batch_size`` texts per request, in order.
+
+    Adds ``embedding``, ``dimensions``, ``norm`` and ``error`` columns; a failed request marks
+    the rows of its group with the error and leaves the rest of the batch alone.
+    """
+    from .queries import embeddings
+
+    if batch_size < 1:
+        raise ValidationError(f"batch_size must be at least 1, not {batch_size}.")
+    texts, _, frame = _column(data, column)
+    groups = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+
+    def call(group: list[str]) -> Any:
+        return embeddings(ws, endpoint, group, normalize=normalize, retry=NO_RETRY,
+                          timeout=timeout, cancel=cancel)
+
+    report, finish = _progress(progress, len(groups), f"embeddings {endpoint}")
+    try:
+        outcomes = run_batch(groups, call, max_workers=max_workers, retry=retry,
+                             progress=report, cancel=cancel)
+    finally:
+        finish()
+    vectors: list[list[float] | None] = []
+    errors: list[str | None] = []
+    for group, outcome in zip(groups, outcomes, strict=True):
+        if outcome.value is not None:
+            vectors.extend(list(v) for v in outcome.value.vectors)
+            errors.extend([None] * len(group))
+        else:
+            vectors.extend([None] * len(group))
+            errors.extend([outcome.error] * len(group))
+    frame["embedding"] = vectors
+    frame["dimensions"] = [len(v) if v is not None else None for v in vectors]
+    frame["norm"] = [sum(x * x for x in v) ** 0.5 if v is not None else None for v in vectors]
+    frame["error"] = errors
+    return frame
