@@ -62,6 +62,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "log_chat_model": (".model_logging", "log_chat_model"),
     "log_completions_model": (".model_logging", "log_completions_model"),
     "log_embeddings_model": (".model_logging", "log_embeddings_model"),
+    # widgets (anywidget + ipywidgets load only when one is used)
+    "App": (".widgets", "App"),
+    "ModelPicker": (".widgets", "ModelPicker"),
+    "ThroughputSlider": (".widgets", "ThroughputSlider"),
+    "DeployPanel": (".widgets", "DeployPanel"),
+    "Playground": (".widgets", "Playground"),
+    "EndpointsTable": (".widgets", "EndpointsTable"),
     # errors
     "PtWidgetsError": (".errors", "PtWidgetsError"),
     "ApiError": (".errors", "ApiError"),
@@ -79,6 +86,12 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "__version__",
+    "App",
+    "ModelPicker",
+    "ThroughputSlider",
+    "DeployPanel",
+    "Playground",
+    "EndpointsTable",
     "connect",
     "Workspace",
     "RetryPolicy",
@@ -182,5 +195,13 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         stream_chat,
     )
     from .sizing import Estimate, Sizing, SizingPlan, get_optimization_info, sizing_plan
+    from .widgets import (
+        App,
+        DeployPanel,
+        EndpointsTable,
+        ModelPicker,
+        Playground,
+        ThroughputSlider,
+    )
     from .wire import OptimizationInfo, ServingEndpoint
     from .workspace import RetryPolicy, Workspace, connect, find_local_workspace

@@ -1,0 +1,27 @@
+"""Jupyter widgets (anywidget) for provisioned-throughput model serving.
+
+``App()`` is the whole loop in one widget; the steps also exist on their own:
+``ModelPicker``, ``ThroughputSlider``, ``DeployPanel``, ``Playground``, ``EndpointsTable``
+(``link(picker, slider, deploy, playground)`` wires standalone ones like the App does).
+The widgets call only the Python API (``pt_widgets.catalog``, ``sizing``, ``endpoints``,
+``queries``); no token or secret is ever synced to the browser or saved in a notebook.
+"""
+
+from __future__ import annotations
+
+from .app import App, link
+from .deploy import DeployPanel
+from .endpoints_table import EndpointsTable
+from .picker import ModelPicker
+from .playground import Playground
+from .slider import ThroughputSlider
+
+__all__ = [
+    "App",
+    "DeployPanel",
+    "EndpointsTable",
+    "ModelPicker",
+    "Playground",
+    "ThroughputSlider",
+    "link",
+]

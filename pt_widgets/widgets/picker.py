@@ -1,0 +1,247 @@
+"""ModelPicker: catalog -> schema -> model -> version, with a search box.
+
+Only the selection and what is known about it are synced traits. Lists travel as pages of
+names through requests: the model names of a schema are fetched once (a schema of 10,000
+models is one or a few HTTP pages) and kept here, and the browser asks for 50 at a time,
+filtered by the search box, as the list scrolls; never one message per model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import traitlets as t
+
+from ..errors import ValidationError
+from ._adapters import task_of
+from ._base import Facade, Part, PtWidget, Request, declare, describe_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..sizing import SizingPlan
+
+PAGE = 50
+MAX_PAGE = 500
+MAX_VERSIONS = 200
+
+
+class PickerPart(Part):
+    scope = "picker"
+    TRAITS: ClassVar = {
+        "catalog": lambda: t.Unicode(""),
+        "schema": lambda: t.Unicode(""),
+        "model": lambda: t.Unicode(""),  # full name catalog.schema.model
+        "version": lambda: t.Unicode(""),
+        "aliases": lambda: t.List(t.Unicode()),  # aliases of the chosen version
+        "info_state": lambda: t.Unicode(""),  # "", "loading", "ready", "error"
+        "task": lambda: t.Unicode(""),
+        "eligible": lambda: t.Bool(None, allow_none=True),
+        "reason": lambda: t.Unicode(""),
+        "scheme": lambda: t.Unicode(""),
+        "chunk_size": lambda: t.Int(0),
+        "dbus_per_chunk": lambda: t.Float(None, allow_none=True),
+        "model_type": lambda: t.Unicode(""),
+        "error": lambda: t.Unicode(""),
+    }
+
+    def setup(self) -> None:
+        self._names: dict[tuple[str, str], list[str]] = {}
+        self._versions: dict[str, list[dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
+        self.plan: SizingPlan | None = None
+        self._settled = threading.Event()
+        self._settled.set()
+        self.observe(self._on_selection, "model", "version")
+
+    # -- requests from the browser -----------------------------------------------------
+    def rpc_catalogs(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+        from ..catalog import list_catalogs
+
+        return {"items": list_catalogs(self.workspace()).names()}
+
+    def rpc_schemas(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+        from ..catalog import list_schemas
+
+        catalog = str(params.get("catalog") or "")
+        return {"items": [s.name for s in list_schemas(self.workspace(), catalog)]}
+
+    def model_names(self, catalog: str, schema: str, refresh: bool = False) -> list[str]:
+        """Every model name of a schema (short names, sorted), fetched once and cached."""
+        from ..catalog import list_models
+
+        key = (catalog, schema)
+        with self._cache_lock:
+            if not refresh and key in self._names:
+                return self._names[key]
+        names = sorted(m.name for m in list_models(self.workspace(), catalog, schema))
+        with self._cache_lock:
+            self._names[key] = names
+        return names
+
+    def rpc_models(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+        """One page of a schema's model names matching ``query`` (substring or glob)."""
+        from ..catalog import name_matcher
+
+        catalog = str(params.get("catalog") or "")
+        schema = str(params.get("schema") or "")
+        if not catalog or not schema:
+            return {"items": [], "total": 0, "offset": 0, "schema_total": 0}
+        offset = max(0, int(params.get("offset") or 0))
+        limit = min(MAX_PAGE, max(1, int(params.get("limit") or PAGE)))
+        started = time.perf_counter()
+        names = self.model_names(catalog, schema, bool(params.get("refresh")))
+        query = str(params.get("query") or "").strip()
+        matching = names if not query else [n for n in names if name_matcher(query)(n)]
+        return {
+            "items": matching[offset:offset + limit],
+            "total": len(matching),
+            "offset": offset,
+            "schema_total": len(names),
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+
+    def versions(self, model: str, refresh: bool = False) -> list[dict[str, Any]]:
+        from ..catalog import list_versions
+
+        with self._cache_lock:
+            if not refresh and model in self._versions:
+                return self._versions[model]
+        rows = [
+            {
+                "version": str(v.version),
+                "aliases": list(v.alias_names),
+                "status": v.status or "",
+                "comment": v.comment or "",
+                "created_at": v.created_at,
+            }
+            for v in list_versions(self.workspace(), model, limit=MAX_VERSIONS)
+        ]
+        with self._cache_lock:
+            self._versions[model] = rows
+        return rows
+
+    def rpc_versions(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+        model = str(params.get("model") or "")
+        if not model:
+            return {"items": []}
+        return {"items": self.versions(model, bool(params.get("refresh")))}
+
+    # -- the chosen version: task and eligibility ----------------------------------------
+    def _on_selection(self, change: dict[str, Any]) -> None:
+        if change["name"] == self.prefix + "model":
+            parts = str(change["new"] or "").split(".")
+            if len(parts) == 3:
+                self.set(catalog=parts[0], schema=parts[1])
+        self.refresh_info()
+
+    def refresh_info(self) -> None:
+        """Look up the chosen version's task and eligibility in the background."""
+        model, version = self.get("model"), self.get("version")
+        ticket = self.next_generation()
+        self.plan = None
+        if not model or not version:
+            self.set(info_state="", task="", eligible=None, reason="", scheme="", chunk_size=0,
+                     dbus_per_chunk=None, model_type="", aliases=[])
+            self._settled.set()
+            return
+        self._settled.clear()
+        self.set(info_state="loading", eligible=None, reason="", error="")
+        self.submit(self._load_info, ticket, model, version)
+
+    def _load_info(self, ticket: int, model: str, version: str) -> None:
+        from ..sizing import sizing_plan
+
+        try:
+            plan = sizing_plan(self.workspace(), model, version)
+            aliases = next((v["aliases"] for v in self.versions(model)
+                            if v["version"] == str(plan.version)), [])
+        except Exception as exc:  # noqa: BLE001 - shown in the widget
+            if self.current(ticket):
+                self.set(eligible=None, error=describe_error(exc), info_state="error")
+                self._settled.set()
+            return
+        if not self.current(ticket):
+            return
+        self.plan = plan
+        self.set(
+            task=task_of(plan.info),
+            eligible=plan.eligible,
+            reason=plan.reason,
+            scheme=plan.scheme if plan.eligible else "",
+            chunk_size=plan.chunk_size if plan.eligible else 0,
+            dbus_per_chunk=plan.dbus_per_chunk,
+            model_type=plan.info.model_type or "",
+            aliases=list(aliases),
+            error="",
+            info_state="ready",  # last: observers of info_state read the rest
+        )
+        self._settled.set()
+
+    # -- Python API ----------------------------------------------------------------------
+    def select(self, model: str, version: int | str | None = None) -> None:
+        """Choose ``catalog.schema.model`` and a version (newest when not given)."""
+        parts = model.split(".")
+        if len(parts) != 3 or not all(parts):
+            raise ValidationError(
+                f"Give the model's full name catalog.schema.model, not {model!r}.")
+        if version is None:
+            found = self.versions(model, refresh=True)
+            if not found:
+                raise ValidationError(f"{model} has no versions.")
+            version = found[0]["version"]
+        else:
+            from ..sizing import resolve_version
+
+            version = resolve_version(self.workspace(), model, version)
+        self.set(catalog=parts[0], schema=parts[1], model=model, version=str(version))
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until the chosen version's task and eligibility are known."""
+        if not self._settled.wait(timeout):
+            raise TimeoutError(f"No optimization info for {self.get('model')} after {timeout} s.")
+        if self.get("info_state") == "error":
+            from ..errors import PtWidgetsError
+
+            raise PtWidgetsError(self.get("error"))
+
+
+class PickerAPI:
+    """Python methods of a picker (standalone widget or ``App().picker``)."""
+
+    part: PickerPart
+
+    @property
+    def sizing_plan(self) -> SizingPlan | None:
+        """The :class:`~pt_widgets.SizingPlan` of the chosen version (None until known)."""
+        return self.part.plan
+
+    def select(self, model: str, version: int | str | None = None) -> Any:
+        """Choose ``catalog.schema.model`` and a version (the newest when not given)."""
+        self.part.select(model, version)
+        return self
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Block until the chosen version's task and eligibility are known."""
+        self.part.wait(timeout)
+        return self
+
+
+class PickerControls(PickerAPI, Facade):
+    """``App().picker``: the picker's traits and methods inside the App."""
+
+
+class ModelPicker(PickerAPI, PtWidget):
+    """Pick a Unity Catalog model version: catalog, schema, searchable model list, version.
+
+    ``picker.model`` / ``picker.version`` are the selection; ``picker.task``,
+    ``picker.eligible`` and ``picker.reason`` describe it as soon as a version is chosen.
+    """
+
+    PARTS: ClassVar = {"picker": ("", PickerPart)}
+    _kind = t.Unicode("picker").tag(sync=True)
+    vars().update(declare(PARTS))
+
+    @property
+    def part(self) -> PickerPart:  # type: ignore[override]
+        return self.parts["picker"]  # type: ignore[return-value]
