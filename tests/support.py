@@ -137,3 +137,64 @@ def deploy(server: ServerProcess, name: str, model: str, low: int, high: int,
         return body if body["state"]["ready"] == "READY" else None
 
     return wait_until(ready, timeout, what=f"endpoint {name} READY")
+
+
+TEXTS = ["hello world", "the cat sat on the mat", "provisioned throughput serves tokens",
+         "a tiny model says hello"] * 8
+
+
+def tiny_chat_pipeline():
+    """A tiny random-weight Llama chat pipeline with a BPE tokenizer (logs in ~1 s)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, pipeline
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(TEXTS, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|pad|>", "<|bos|>", "<|eos|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|bos|>",
+                                  eos_token="<|eos|>", pad_token="<|pad|>")
+    tok.chat_template = ("{% for m in messages %}<|bos|>{{ m['role'] }}\n{{ m['content'] }}"
+                         "<|eos|>{% endfor %}{% if add_generation_prompt %}<|bos|>assistant\n"
+                         "{% endif %}")
+    model = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+        tie_word_embeddings=True, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id)).eval()
+    return pipeline("text-generation", model=model, tokenizer=tok)
+
+
+def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
+    """Log a tiny chat model, let the server measure it, then corrupt its weights on disk.
+
+    This is the real way a deploy fails after sizing succeeded: the artifacts changed (a
+    truncated upload, a deleted file) between calibration and loading.
+    """
+    import mlflow
+
+    previous = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    os.environ["MLFLOW_TRACKING_TOKEN"] = server.token
+    try:
+        mlflow.set_tracking_uri(server.host)
+        mlflow.set_registry_uri(server.host)
+        mlflow.set_experiment("pt-widgets-broken")
+        with mlflow.start_run():
+            info = mlflow.transformers.log_model(
+                tiny_chat_pipeline(), name="model", task="llm/v1/chat",
+                registered_model_name=full_name,
+                pip_requirements=["mlflow", "torch", "transformers"])
+    finally:
+        mlflow.set_tracking_uri(None)
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+        else:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = previous
+    assert optimization_info(server, full_name)["optimizable"] is True
+    model_id = info.model_uri.split("/")[-1]
+    weights = list((server.data_dir / "mlartifacts").glob(
+        f"*/models/{model_id}/artifacts/model/model.safetensors"))
+    assert len(weights) == 1, weights
+    weights[0].write_bytes(b"not a safetensors file")

@@ -12,33 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ..support import deploy, optimization_info
-
-TEXTS = ["hello world", "the cat sat on the mat", "provisioned throughput serves tokens",
-         "a tiny model says hello"] * 8
-
-
-def tiny_chat_pipeline():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, pipeline
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(TEXTS, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|pad|>", "<|bos|>", "<|eos|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|bos|>",
-                                  eos_token="<|eos|>", pad_token="<|pad|>")
-    tok.chat_template = ("{% for m in messages %}<|bos|>{{ m['role'] }}\n{{ m['content'] }}"
-                         "<|eos|>{% endfor %}{% if add_generation_prompt %}<|bos|>assistant\n"
-                         "{% endif %}")
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
-        tie_word_embeddings=True, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id)).eval()
-    return pipeline("text-generation", model=model, tokenizer=tok)
+from ..support import deploy, optimization_info, tiny_chat_pipeline
 
 
 @pytest.fixture(scope="module")
