@@ -142,6 +142,8 @@ with mlflow.start_run():
 print(info.model_uri)
 """
     env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{workdir}/mlflow.db")
+    # mlflow models serve execs `uvicorn` by name: the venv's bin must be on PATH
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     uri = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, cwd=workdir, check=True).stdout.strip().splitlines()[-1]
     port = free_port()
