@@ -65,23 +65,28 @@ def ensure_data_dir(path: Path) -> Path:
 def resolve_token(data_dir: Path, explicit: str | None = None) -> str:
     """The bearer token: ``--token``, else the environment, else the stored one, else a new one.
 
-    A generated token is written once with mode 0600 so restarts keep the same credentials
-    (clients configured earlier keep working).
+    The token in force is kept in ``token`` with mode 0600, so restarts keep the same
+    credentials (clients configured earlier keep working) and ``pt-widgets local env`` can
+    print them.
     """
     token = explicit or os.environ.get(TOKEN_ENV)
     path = data_dir / "token"
-    if token:
-        return token
-    if path.exists():
-        stored = path.read_text().strip()
-        if stored:
-            return stored
-    token = "dapi" + secrets.token_hex(16)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.chmod(path, 0o600)
+    if not token and path.exists():
+        token = path.read_text().strip()
+    if not token:
+        token = "dapi" + secrets.token_hex(16)
+    write_private(path, token + "\n")  # also a given token: `pt-widgets local env` reads it
     return token
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (0600), replacing it atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
 
 
 def write_discovery(data_dir: Path, host_url: str) -> None:
