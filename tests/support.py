@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 READY_LINE = "pt-widgets local workspace ready at"
+BULK_MODELS = 10_000
 MODEL_CACHE = os.environ.get("PT_WIDGETS_MODEL_CACHE", "/tmp/pt_widgets_test_model_cache")
 START_TIMEOUT_S = 120
 
@@ -198,3 +199,18 @@ def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
         f"*/models/{model_id}/artifacts/model/model.safetensors"))
     assert len(weights) == 1, weights
     weights[0].write_bytes(b"not a safetensors file")
+
+
+def seed_models(data_dir: Path, catalog: str, schema: str, n: int) -> None:
+    """Bulk-insert registry rows straight into the server's MLflow store (set-up only)."""
+    import sqlite3
+
+    now = int(time.time() * 1000)
+    conn = sqlite3.connect(data_dir / "mlflow.db")
+    with conn:
+        conn.executemany(
+            "INSERT INTO registered_models (name, creation_time, last_updated_time, description,"
+            " workspace) VALUES (?, ?, ?, ?, 'default')",
+            [(f"{catalog}.{schema}.model_{i:05d}", now, now, "") for i in range(n)],
+        )
+    conn.close()

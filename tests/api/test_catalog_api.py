@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -69,22 +68,9 @@ def test_name_matcher_substring_and_glob():
     assert name_matcher(None)("anything")
 
 
-def seed_models(data_dir, catalog: str, schema: str, n: int) -> None:
-    """Bulk-insert registry rows straight into the server's MLflow store (set-up only)."""
-    now = int(time.time() * 1000)
-    conn = sqlite3.connect(data_dir / "mlflow.db")
-    with conn:
-        conn.executemany(
-            "INSERT INTO registered_models (name, creation_time, last_updated_time, description,"
-            " workspace) VALUES (?, ?, ?, ?, 'default')",
-            [(f"{catalog}.{schema}.model_{i:05d}", now, now, "") for i in range(n)],
-        )
-    conn.close()
 
-
-def test_filter_on_a_schema_of_ten_thousand_models_is_fast(start_workspace):
-    server = start_workspace()
-    seed_models(server.data_dir, "bulk", "models", 10_000)
+def test_filter_on_a_schema_of_ten_thousand_models_is_fast(bulk_workspace):
+    server = bulk_workspace
     ws = pt_widgets.connect(server.host, server.token)
 
     started = time.perf_counter()

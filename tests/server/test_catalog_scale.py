@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import requests
 
-N_MODELS = 10_000
-
-
-def seed_models(data_dir, catalog: str, schema: str, n: int) -> None:
-    """Bulk-insert registry rows straight into MLflow's store (test set-up only)."""
-    now = int(time.time() * 1000)
-    conn = sqlite3.connect(data_dir / "mlflow.db")
-    with conn:
-        conn.executemany(
-            "INSERT INTO registered_models (name, creation_time, last_updated_time, description,"
-            " workspace) VALUES (?, ?, ?, ?, 'default')",
-            [(f"{catalog}.{schema}.model_{i:05d}", now, now, "") for i in range(n)],
-        )
-    conn.close()
+from ..support import BULK_MODELS as N_MODELS
 
 
 def list_all(server, params: dict) -> tuple[list[str], int]:
@@ -36,9 +22,8 @@ def list_all(server, params: dict) -> tuple[list[str], int]:
             return names, pages
 
 
-def test_ten_thousand_models_page_completely(start_workspace):
-    server = start_workspace()
-    seed_models(server.data_dir, "bulk", "models", N_MODELS)
+def test_ten_thousand_models_page_completely(bulk_workspace):
+    server = bulk_workspace
     catalogs = requests.get(f"{server.host}/api/2.1/unity-catalog/catalogs",
                             headers=server.headers, timeout=30).json()["catalogs"]
     assert "bulk" in [c["name"] for c in catalogs]

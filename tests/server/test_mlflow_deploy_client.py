@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import pytest
 import requests
-from mlflow.deployments import get_deploy_client
 
 from ..support import wait_until
 
 CHAT = "system.ai.smollm2_135m_instruct"
 
 
-@pytest.fixture(scope="module")
-def client(workspace):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DATABRICKS_HOST", workspace.host)
-    mp.setenv("DATABRICKS_TOKEN", workspace.token)
-    yield get_deploy_client("databricks")
-    mp.undo()
-
-
-def test_create_get_list_update_delete(client, workspace):
+def test_create_get_list_update_delete(mlflow_deploy_client, workspace):
+    client = mlflow_deploy_client
     chunk = requests.get(
         f"{workspace.host}/api/2.0/serving-endpoints/get-model-optimization-info/{CHAT}/1",
         headers=workspace.headers, timeout=120).json()["throughput_chunk_size"]

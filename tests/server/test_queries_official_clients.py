@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.serving import ChatMessage, ChatMessageRole
-from mlflow.deployments import get_deploy_client
 from openai import OpenAI
 
 from ..support import deploy
@@ -25,15 +24,6 @@ def endpoints(workspace) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def sdk(workspace) -> WorkspaceClient:
     return WorkspaceClient(host=workspace.host, token=workspace.token)
-
-
-@pytest.fixture(scope="module")
-def mlflow_client(workspace):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DATABRICKS_HOST", workspace.host)
-    mp.setenv("DATABRICKS_TOKEN", workspace.token)
-    yield get_deploy_client("databricks")
-    mp.undo()
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +47,8 @@ def test_sdk_query_chat_completions_embeddings(sdk, endpoints):
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 384
 
 
-def test_mlflow_predict_and_predict_stream(mlflow_client, endpoints):
+def test_mlflow_predict_and_predict_stream(mlflow_deploy_client, endpoints):
+    mlflow_client = mlflow_deploy_client
     body = {"messages": QUESTION, "max_tokens": 12, "temperature": 0.0, "logprobs": True}
     answer = mlflow_client.predict(endpoint=endpoints["chat"], inputs=body)
     content = answer["choices"][0]["message"]["content"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -86,22 +85,9 @@ def test_every_request_is_answered_even_when_it_fails(ws):
     picker.close()
 
 
-def _seed(data_dir, catalog: str, schema: str, n: int) -> None:
-    """Bulk-insert registry rows straight into MLflow's store (set-up only)."""
-    now = int(time.time() * 1000)
-    conn = sqlite3.connect(data_dir / "mlflow.db")
-    with conn:
-        conn.executemany(
-            "INSERT INTO registered_models (name, creation_time, last_updated_time, description,"
-            " workspace) VALUES (?, ?, ?, ?, 'default')",
-            [(f"{catalog}.{schema}.model_{i:05d}", now, now, "") for i in range(n)],
-        )
-    conn.close()
 
-
-def test_a_schema_of_ten_thousand_models_pages_fast(start_workspace):
-    server = start_workspace()
-    _seed(server.data_dir, "bulk", "models", 10_000)
+def test_a_schema_of_ten_thousand_models_pages_fast(bulk_workspace):
+    server = bulk_workspace
     picker = ModelPicker(workspace=pt_widgets.connect(server.host, server.token))
     rec = Recorder(picker)
     params = {"catalog": "bulk", "schema": "models", "offset": 0, "limit": 50}
