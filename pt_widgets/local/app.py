@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import openapi
 from .errors import ApiError
 from .optimization import Optimizer
 from .registry import Registry
@@ -40,6 +41,7 @@ OWN_PREFIXES = ("/api/2.0/serving-endpoints", "/api/2.1/unity-catalog", "/servin
                 "/.well-known/", "/openapi.json")
 INVOCATION_LIMIT = 4 * 1024 * 1024  # Databricks' cap for foundation-model payloads
 CONTROL_LIMIT = 16 * 1024 * 1024
+UNLIMITED_PREFIX = "/api/2.0/mlflow-artifacts"  # model weights upload here, streamed to disk
 CALIBRATION_SECONDS = float(os.environ.get("PT_WIDGETS_CALIBRATION_SECONDS", "8"))
 
 
@@ -157,6 +159,7 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
         invocation_routes = None
     if invocation_routes is not None:
         api.include_router(invocation_routes.router)
+    openapi.install(api, public_paths=(DISCOVERY_PATH,))
     return api
 
 
@@ -187,6 +190,11 @@ class Gate:
             if too_big:
                 await reply(send, too_big)
                 return
+            if is_chunked(scope) and not path.startswith(UNLIMITED_PREFIX):
+                receive, too_big = await buffer_body(receive, body_limit(path), path)
+                if too_big:
+                    await reply(send, too_big)
+                    return
         target = self.api if path.startswith(OWN_PREFIXES) else self.mlflow_app
         await target(scope, receive, send)
 
@@ -197,11 +205,20 @@ class Gate:
         return False
 
 
+def body_limit(path: str) -> int:
+    return INVOCATION_LIMIT if path.startswith("/serving-endpoints") else CONTROL_LIMIT
+
+
+def too_large(size: int | str, path: str) -> ApiError:
+    return ApiError("PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the limit for "
+                    f"{path} is {body_limit(path)} bytes.", status=413)
+
+
 def oversized(scope) -> ApiError | None:
     path = scope.get("path", "")
-    if path.startswith("/api/2.0/mlflow-artifacts"):
+    if path.startswith(UNLIMITED_PREFIX):
         return None
-    limit = INVOCATION_LIMIT if path.startswith("/serving-endpoints") else CONTROL_LIMIT
+    limit = body_limit(path)
     for key, value in scope.get("headers", ()):
         if key == b"content-length":
             try:
@@ -209,9 +226,42 @@ def oversized(scope) -> ApiError | None:
             except ValueError:
                 return ApiError("MALFORMED_REQUEST", "Content-Length is not a number.")
             if size > limit:
-                return ApiError("PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the "
-                                f"limit for {path} is {limit} bytes.", status=413)
+                return too_large(size, path)
     return None
+
+
+def is_chunked(scope) -> bool:
+    """A body sent without Content-Length (``Transfer-Encoding: chunked``): size unknown."""
+    headers = dict(scope.get("headers", ()))
+    return b"content-length" not in headers and b"transfer-encoding" in headers
+
+
+async def buffer_body(receive, limit: int, path: str):
+    """Read a chunked body up to ``limit`` before any route sees it; 413 past the limit.
+
+    The Content-Length check cannot see these bodies, and a route that reads the body
+    itself would either hold an unbounded body in memory or fail half-way as a 500, so the
+    body is counted here and handed on, whole, through a replaying ``receive``.
+    """
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: pass that on
+            first = message
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            return receive, too_large(f"more than {limit}", path)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+    pending = [first]
+
+    async def replay():
+        return pending.pop() if pending else await receive()
+
+    return replay, None
 
 
 async def reply(send, exc: ApiError) -> None:

@@ -1,6 +1,7 @@
 """``pt-widgets local serve|env`` (also ``python -m pt_widgets.local``).
 
-``serve`` prints the ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` to use, then one line
+``serve`` prints the ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` exports to use (the token as a
+reference to its 0600 file, never the value: this output usually lands in a log), then one line
 ``pt-widgets local workspace ready at <url>`` once it is listening (tests and scripts wait
 for that line). SIGINT/SIGTERM stop it cleanly: in-flight requests finish, replicas are
 released and the discovery file is removed.
@@ -12,10 +13,12 @@ import argparse
 import ipaddress
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from .settings import (
+    TOKEN_ENV,
     Settings,
     clear_discovery,
     default_data_dir,
@@ -38,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, default=None,
                        help=f"state directory (default {default_data_dir()})")
     serve.add_argument("--token", default=None,
-                       help="bearer token (default: $PT_WIDGETS_LOCAL_TOKEN, else stored/new)")
+                       help="bearer token (default: $PT_WIDGETS_LOCAL_TOKEN, else stored/new); "
+                       "other local users can read it in `ps`: prefer the variable")
     serve.add_argument("--log-level", default="warning")
     env = sub.add_parser("env", help="print shell exports for the running local workspace")
     env.add_argument("--data-dir", type=Path, default=None)
@@ -61,6 +65,22 @@ def exports(host_url: str, token: str) -> str:
         f"export MLFLOW_TRACKING_URI={host_url}",
         f"export MLFLOW_TRACKING_TOKEN={token}",
     ])
+
+
+def token_reference(data_dir: Path, token: str) -> str:
+    """What ``serve`` prints in place of the token: its output usually ends up in a log file.
+
+    A shell expression that reads the 0600 token file when that file holds the token, else
+    the variable the caller set it from; ``pt-widgets local env`` prints the value itself.
+    """
+    path = data_dir / "token"
+    try:
+        stored = path.read_text().strip()
+    except OSError:
+        stored = ""
+    if stored == token:
+        return f'"$(cat {shlex.quote(str(path))})"'
+    return f'"${TOKEN_ENV}"  # the token given with --token or ${TOKEN_ENV}'
 
 
 def url_for(host: str, port: int) -> str:
@@ -94,7 +114,7 @@ def serve(args: argparse.Namespace) -> int:
             port = self.servers[0].sockets[0].getsockname()[1] if self.servers else args.port
             host_url = url_for(args.host, port)
             write_discovery(data_dir, host_url)
-            print(exports(host_url, token), flush=True)
+            print(exports(host_url, token_reference(data_dir, token)), flush=True)
             print(f"{READY_LINE} {host_url}", flush=True)
 
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,

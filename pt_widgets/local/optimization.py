@@ -69,10 +69,8 @@ class Optimizer:
         self._lock = threading.Lock()
 
     def describe(self, full_name: str, version: Any) -> VersionDescriptor:
-        try:
-            number = int(str(version))
-        except ValueError:
-            number = -1
+        text = str(version)
+        number = int(text) if text.isascii() and text.isdigit() else -1  # not "1_0", "²"
         if number < 1:
             raise invalid(f"'version' must be a positive integer, got '{version}'.")
         if self.registry.get_model(full_name) is None:

@@ -22,7 +22,14 @@ from .errors import ApiError, conflict, not_found, unavailable
 from .optimization import DBUS_PER_CHUNK, Optimizer
 from .runtime import Runtime
 from .store import EndpointStore
-from .validation import CREATE_FIELDS, check_endpoint_name, check_fields, validate_config
+from .validation import (
+    CREATE_FIELDS,
+    check_create_types,
+    check_endpoint_name,
+    check_fields,
+    shown,
+    validate_config,
+)
 
 log = logging.getLogger("pt_widgets.local")
 
@@ -130,6 +137,7 @@ class ServingManager:
     def create(self, body: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
         check_fields(body, CREATE_FIELDS, "request")
         name = check_endpoint_name(body.get("name"))
+        check_create_types(body)
         config = body.get("config")
         if config is None:
             raise ApiError("INVALID_PARAMETER_VALUE", "'config' is required: give "
@@ -137,15 +145,12 @@ class ServingManager:
         if pt_route:
             check_fields(config, {"served_entities", "traffic_config"}, "config")
         if isinstance(config, dict) and "name" in config and config["name"] not in (None, name):
-            raise ApiError("INVALID_PARAMETER_VALUE", f"'config.name' ({config['name']!r}) "
+            raise ApiError("INVALID_PARAMETER_VALUE", f"'config.name' ({shown(config['name'])}) "
                            f"must match the endpoint 'name' ({name!r}).")
         plain = {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) \
             else config
-        validated = validate_config(plain, self.optimizer)
+        validated = validate_config(plain, self.optimizer, pt=pt_route)
         tags = body.get("tags") or []
-        if not isinstance(tags, list) or not all(isinstance(t, dict) and "key" in t
-                                                 for t in tags):
-            raise ApiError("INVALID_PARAMETER_VALUE", "'tags' must be a list of {key, value}.")
         created = now_ms()
         pending = self._pending(validated, 1, created)
         record = {
@@ -180,7 +185,7 @@ class ServingManager:
     def update(self, name: str, config: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
         if pt_route:
             check_fields(config, {"served_entities", "traffic_config"}, "config")
-        validated = validate_config(config, self.optimizer)
+        validated = validate_config(config, self.optimizer, pt=pt_route)
         with self.store.transaction() as conn:
             record = self.require(name)
             if record["state"]["config_update"] == "IN_PROGRESS":

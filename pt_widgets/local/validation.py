@@ -23,6 +23,8 @@ ENTITY_FIELDS = {
     "instance_profile_arn", "min_provisioned_concurrency", "max_provisioned_concurrency",
     "external_model",
 }
+PT_ENTITY_FIELDS = {"entity_name", "entity_version", "name", "provisioned_model_units",
+                    "burst_scaling_enabled"}
 LEGACY_FIELDS = {
     "model_name", "model_version", "name", "min_provisioned_throughput",
     "max_provisioned_throughput", "scale_to_zero_enabled", "workload_size", "workload_type",
@@ -34,13 +36,20 @@ CONFIG_FIELDS = {"name", "served_entities", "served_models", "traffic_config",
 CREATE_FIELDS = {"name", "config", "ai_gateway", "budget_policy_id", "description",
                  "email_notifications", "rate_limits", "route_optimized", "tags",
                  "telemetry_config", "usage_policy_id"}
+CREATE_TYPES = (
+    ("description", str, "a string"), ("budget_policy_id", str, "a string"),
+    ("usage_policy_id", str, "a string"), ("route_optimized", bool, "true or false"),
+    ("ai_gateway", dict, "an object"), ("email_notifications", dict, "an object"),
+    ("telemetry_config", dict, "an object"), ("rate_limits", list, "a list"),
+    ("tags", list, "a list of {key, value}"),
+)
 
 
 def check_endpoint_name(name: Any) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise invalid(
             "'name' must be 1 to 63 characters of letters, digits, '-' and '_' "
-            f"(got {name!r})."
+            f"(got {shown(name)})."
         )
     return name
 
@@ -50,16 +59,38 @@ def check_fields(obj: Any, allowed: set[str], where: str) -> dict[str, Any]:
         raise invalid(f"'{where}' must be a JSON object.")
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise invalid(f"'{where}' has unknown field(s): {', '.join(unknown)}.")
+        names = ", ".join(shown(name)[1:-1] for name in unknown[:5])
+        raise invalid(f"'{where}' has unknown field(s): {names}.")
     return obj
+
+
+def shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: the message names it, not repeats it."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:76] + "...'"
+
+
+def check_create_types(body: dict[str, Any]) -> None:
+    """Top-level create fields the server keeps or echoes must have their wire types."""
+    for key, kind, what in CREATE_TYPES:
+        value = body.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise invalid(f"'{key}' must be {what}, got {shown(value)}.")
+    tags = body.get("tags") or []
+    for i, tag in enumerate(tags):
+        check_fields(tag, {"key", "value"}, f"tags[{i}]")
+        if not isinstance(tag.get("key"), str) or not tag["key"]:
+            raise invalid(f"'tags[{i}].key' is required: a non-empty string.")
+        if tag.get("value") is not None and not isinstance(tag["value"], str):
+            raise invalid(f"'tags[{i}].value' must be a string, got {shown(tag['value'])}.")
 
 
 def as_int(value: Any, field: str) -> int:
     """Integers only (JSON numbers with no fraction); booleans and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise invalid(f"'{field}' must be an integer, got {value!r}.")
+        raise invalid(f"'{field}' must be an integer, got {shown(value)}.")
     if isinstance(value, float) and not value.is_integer():
-        raise invalid(f"'{field}' must be an integer, got {value!r}.")
+        raise invalid(f"'{field}' must be an integer, got {shown(value)}.")
     number = int(value)
     if number < 0:
         raise invalid(f"'{field}' must not be negative, got {number}.")
@@ -72,7 +103,7 @@ def as_bool(value: Any, field: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise invalid(f"'{field}' must be true or false, got {value!r}.")
+        raise invalid(f"'{field}' must be true or false, got {shown(value)}.")
     return value
 
 
@@ -80,17 +111,23 @@ def version_string(value: Any, field: str) -> str:
     if isinstance(value, bool) or value is None:
         raise invalid(f"'{field}' is required (a model version number such as \"1\").")
     text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise invalid(f"'{field}' must be a positive integer version, got {value!r}.")
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:  # "²" and "١" are digits too
+        raise invalid(f"'{field}' must be a positive integer version, got {shown(value)}.")
     return str(int(text))
 
 
-def normalise_entity(raw: Any, index: int, legacy: bool) -> dict[str, Any]:
-    """Unify served_entities and legacy served_models input into one entity dict."""
+def normalise_entity(raw: Any, index: int, legacy: bool, pt: bool = False) -> dict[str, Any]:
+    """Unify served_entities and legacy served_models input into one entity dict.
+
+    On the model-unit ``/pt`` routes an entity is a PtServedModel, which has no
+    tokens-per-second or scaling fields.
+    """
     where = f"{'served_models' if legacy else 'served_entities'}[{index}]"
-    check_fields(raw, LEGACY_FIELDS if legacy else ENTITY_FIELDS, where)
+    check_fields(raw, LEGACY_FIELDS if legacy else PT_ENTITY_FIELDS if pt else ENTITY_FIELDS,
+                 where)
     if raw.get("external_model") is not None:
         raise invalid(f"'{where}.external_model' is not supported by the local workspace.")
+    check_unused_fields(raw, where)
     name_key, version_key = ("model_name", "model_version") if legacy else (
         "entity_name", "entity_version")
     entity_name = raw.get(name_key)
@@ -102,13 +139,31 @@ def normalise_entity(raw: Any, index: int, legacy: bool) -> dict[str, Any]:
     entity.pop("model_version", None)
     entity["entity_name"] = entity_name
     entity["entity_version"] = version_string(raw.get(version_key), f"{where}.{version_key}")
-    short = entity_name.split(".")[-1]
-    entity.setdefault("name", f"{short}-{entity['entity_version']}")
+    entity["_where"] = where
+    if entity.get("name") is None:  # defaulted from the model name: judged once it is known
+        entity["name"] = f"{entity_name.split('.')[-1]}-{entity['entity_version']}"
+        return entity
     if not isinstance(entity["name"], str) or not ENTITY_NAME_RE.match(entity["name"]):
         raise invalid(f"'{where}.name' must be 1 to 63 letters, digits, '-' or '_' "
-                      f"(got {entity['name']!r}).")
-    entity["_where"] = where
+                      f"(got {shown(entity['name'])}).")
     return entity
+
+
+def check_unused_fields(raw: dict[str, Any], where: str) -> None:
+    """Fields PT serving ignores still need their wire types, as Databricks' parser insists."""
+    for key in ("workload_size", "workload_type", "instance_profile_arn"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise invalid(f"'{where}.{key}' must be a string, got {shown(raw[key])}.")
+    if raw.get("burst_scaling_enabled") is not None:
+        as_bool(raw["burst_scaling_enabled"], f"{where}.burst_scaling_enabled", True)
+    for key in ("min_provisioned_concurrency", "max_provisioned_concurrency"):
+        if raw.get(key) is not None:
+            as_int(raw[key], f"{where}.{key}")
+    env = raw.get("environment_vars")
+    if env is not None and not (isinstance(env, dict) and
+                                all(isinstance(v, str) for v in env.values())):
+        raise invalid(f"'{where}.environment_vars' must be an object of strings, got "
+                      f"{shown(env)}.")
 
 
 def check_sizing(entity: dict[str, Any], desc: VersionDescriptor, sizing: Sizing) -> None:
@@ -201,9 +256,13 @@ def check_traffic(traffic: Any, names: list[str]) -> dict[str, Any]:
     return {"routes": out}
 
 
-def validate_config(config: Any, optimizer: Optimizer, where: str = "config") -> dict[str, Any]:
+def validate_config(config: Any, optimizer: Optimizer, where: str = "config",
+                    pt: bool = False) -> dict[str, Any]:
     """Validated entities (with descriptors and sizing) and traffic, or a 400."""
     check_fields(config, CONFIG_FIELDS, where)
+    capture = config.get("auto_capture_config")
+    if capture is not None and not isinstance(capture, dict):
+        raise invalid(f"'{where}.auto_capture_config' must be an object, got {shown(capture)}.")
     entities_raw = config.get("served_entities")
     legacy_raw = config.get("served_models")
     if entities_raw and legacy_raw:
@@ -215,12 +274,16 @@ def validate_config(config: Any, optimizer: Optimizer, where: str = "config") ->
     if len(raw_list) > MAX_ENTITIES:
         raise invalid(f"'{where}.served_entities' may hold at most {MAX_ENTITIES} entities, got "
                       f"{len(raw_list)}.")
-    entities = [normalise_entity(raw, i, legacy) for i, raw in enumerate(raw_list)]
+    entities = [normalise_entity(raw, i, legacy, pt) for i, raw in enumerate(raw_list)]
     names = [e["name"] for e in entities]
     if len(set(names)) != len(names):
         raise invalid(f"Served entity names must be unique within an endpoint, got {names}.")
     for entity in entities:
         desc = describe_or_400(optimizer, entity)
+        if not ENTITY_NAME_RE.match(entity["name"]):  # an unknown model is the first problem
+            raise invalid(f"'{entity['_where']}.name' is required for this model: the default "
+                          f"made from its name, {shown(entity['name'])}, is not 1 to 63 "
+                          "letters, digits, '-' or '_'.")
         reason = optimizer.ineligible_reason(desc)
         if reason:
             raise invalid(f"'{entity['_where']}' cannot be served with provisioned throughput: "

@@ -71,8 +71,10 @@ def test_sustained_demand_scales_up_to_max(server):
     assert gauge(server, "pt-scale", "provisioned_throughput_tokens_per_second") in (-1, chunk)
 
     def pressed():
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:  # demand above one chunk
-            list(pool.map(lambda _: ask(server, "pt-scale", 32), range(4)))
+        # 8 concurrent asks reserve ~8 x 90 tokens a round: demand well above one chunk even
+        # when a loaded machine makes each round slow (and the 429s count as demand too)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: ask(server, "pt-scale", 64), range(8)))
         return gauge(server, "pt-scale", "provisioned_throughput_tokens_per_second") == 2 * chunk
 
     wait_until(pressed, 60, interval=0.1, what="scale up to 2 chunks")

@@ -20,6 +20,7 @@ MAX_STOP = 4
 MAX_TOP_LOGPROBS = 20
 MAX_EMBEDDING_INPUTS = 2048
 DEFAULT_MAX_TOKENS = 256
+MAX_TOP_K = 1_000_000  # beyond any vocabulary; keeps the value within torch's int64
 DEFAULT_TEMPERATURE = 1.0
 
 # Fields every query accepts and ignores: `model` (OpenAI clients send the endpoint name) and
@@ -149,8 +150,8 @@ def _top_p(v: Any) -> float:
 def _top_k(v: Any) -> int:
     if v is None:
         return 0
-    if not _is_int(v) or v < 1:
-        raise invalid(f"'top_k' must be a positive integer, got {_show(v)}.")
+    if not _is_int(v) or not 1 <= v <= MAX_TOP_K:
+        raise invalid(f"'top_k' must be an integer between 1 and {MAX_TOP_K}, got {_show(v)}.")
     return v
 
 

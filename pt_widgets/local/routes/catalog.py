@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from .. import openapi as oa
 from ..errors import ApiError, invalid, missing_model, missing_version
 from ..registry import BUILTIN_SCHEMAS, OWNER, Registry
 
@@ -45,9 +46,12 @@ def decode_token(token: str | None) -> dict[str, Any]:
     try:
         padded = token + "=" * (-len(token) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise invalid("'page_token' is not a token this server issued.") from exc
     if not isinstance(value, dict):
+        raise invalid("'page_token' is not a token this server issued.")
+    offset, after = value.get("offset", 0), value.get("after", "")
+    if type(offset) is not int or offset < 0 or not isinstance(after, str):  # forged
         raise invalid("'page_token' is not a token this server issued.")
     return value
 
@@ -133,7 +137,7 @@ def require_catalog(request: Request, name: str) -> set[str]:
     return catalogs[name]
 
 
-@router.get("/catalogs")
+@router.get("/catalogs", responses=oa.ok(oa.CATALOG_LIST))
 def list_catalogs(
     request: Request, max_results: int | None = None, page_token: str | None = None
 ) -> dict[str, Any]:
@@ -142,13 +146,13 @@ def list_catalogs(
     return with_token({"catalogs": [catalog_info(request, n) for n in page]}, nxt)
 
 
-@router.get("/catalogs/{name}")
+@router.get("/catalogs/{name}", responses=oa.ok(oa.CATALOG))
 def get_catalog(request: Request, name: str) -> dict[str, Any]:
     require_catalog(request, name)
     return catalog_info(request, name)
 
 
-@router.get("/schemas")
+@router.get("/schemas", responses=oa.ok(oa.SCHEMA_LIST))
 def list_schemas(
     request: Request,
     catalog_name: str | None = None,
@@ -162,7 +166,7 @@ def list_schemas(
     return with_token({"schemas": [schema_info(request, catalog_name, s) for s in page]}, nxt)
 
 
-@router.get("/schemas/{full_name}")
+@router.get("/schemas/{full_name}", responses=oa.ok(oa.SCHEMA_INFO))
 def get_schema(request: Request, full_name: str) -> dict[str, Any]:
     catalog, schema = split_full_name(full_name, 2, "full_name")
     if schema not in require_catalog(request, catalog):
@@ -217,7 +221,7 @@ def require_model(request: Request, full_name: str):
     return model
 
 
-@router.get("/models")
+@router.get("/models", responses=oa.ok(oa.MODEL_LIST))
 def list_models(
     request: Request,
     catalog_name: str | None = None,
@@ -243,7 +247,7 @@ def list_models(
     return with_token({"registered_models": [model_info(request, r) for r in rows]}, nxt)
 
 
-@router.get("/models/{full_name}")
+@router.get("/models/{full_name}", responses=oa.ok(oa.MODEL))
 def get_model(request: Request, full_name: str, include_aliases: bool = False) -> dict[str, Any]:
     model = require_model(request, full_name)
     row = (model.name, model.creation_timestamp, model.last_updated_timestamp, model.description)
@@ -276,7 +280,7 @@ def version_info(request: Request, mv, aliases: dict[str, Any] | None) -> dict[s
     return info
 
 
-@router.get("/models/{full_name}/versions")
+@router.get("/models/{full_name}/versions", responses=oa.ok(oa.VERSION_LIST))
 def list_versions(
     request: Request,
     full_name: str,
@@ -291,12 +295,12 @@ def list_versions(
 
 
 def parse_version(version: str) -> int:
-    if not version.isdigit() or int(version) < 1:
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:  # not "²", "١"
         raise invalid(f"'version' must be a positive integer, got '{version}'.")
     return int(version)
 
 
-@router.get("/models/{full_name}/versions/{version}")
+@router.get("/models/{full_name}/versions/{version}", responses=oa.ok(oa.MODEL_VERSION))
 def get_version(
     request: Request, full_name: str, version: str, include_aliases: bool = False
 ) -> dict[str, Any]:
@@ -307,7 +311,7 @@ def get_version(
     return version_info(request, mv, (model.aliases or {}) if include_aliases else None)
 
 
-@router.get("/models/{full_name}/aliases/{alias}")
+@router.get("/models/{full_name}/aliases/{alias}", responses=oa.ok(oa.MODEL_VERSION))
 def get_by_alias(
     request: Request, full_name: str, alias: str, include_aliases: bool = False
 ) -> dict[str, Any]:
@@ -320,22 +324,29 @@ def get_by_alias(
     return version_info(request, mv, (model.aliases or {}) if include_aliases else None)
 
 
-@router.put("/models/{full_name}/aliases/{alias}")
+@router.put("/models/{full_name}/aliases/{alias}", openapi_extra=oa.body(oa.SET_ALIAS),
+            responses=oa.ok(oa.ALIAS))
 async def set_alias(request: Request, full_name: str, alias: str) -> dict[str, Any]:
+    from mlflow.exceptions import MlflowException
+
+    from ..validation import check_fields
     from .common import json_body
 
     require_model(request, full_name)
-    body = await json_body(request)
+    body = check_fields(await json_body(request), {"version_num"}, "request")
     version = body.get("version_num")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise invalid("'version_num' must be a positive integer.")
     if registry(request).get_version(full_name, version) is None:
         raise missing_version(full_name, version)
-    registry(request).client.set_registered_model_alias(full_name, alias, str(version))
+    try:
+        registry(request).client.set_registered_model_alias(full_name, alias, str(version))
+    except MlflowException as exc:  # the registry's alias rules: reserved, charset, length
+        raise invalid(f"'alias' is not allowed: {exc.message}") from exc
     return alias_list(full_name, {alias: version})[0]
 
 
-@router.delete("/models/{full_name}/aliases/{alias}")
+@router.delete("/models/{full_name}/aliases/{alias}", responses=oa.ok(oa.EMPTY))
 def delete_alias(request: Request, full_name: str, alias: str) -> dict[str, Any]:
     model = require_model(request, full_name)
     if alias not in (model.aliases or {}):

@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from .. import openapi as oa
 from ..errors import ApiError, invalid, rate_limited
 from ..runtime import ServedEntity
 from ..throughput import Admission, RateLimited
@@ -44,7 +45,7 @@ def operation(body: dict[str, Any], served: ServedEntity) -> str:
     if embeds != (op == "embeddings"):
         raise invalid(f"Endpoint serves {served.desc.task}; a request with "
                       f"'{ {'chat': 'messages', 'completions': 'prompt'}.get(op, 'input') }' "
-                      f"is for a {'chat/completions' if op != 'embeddings' else 'embeddings'} "
+                      f"is for {'a chat/completions' if op != 'embeddings' else 'an embeddings'} "
                       "model.")
     return op
 
@@ -137,7 +138,8 @@ def sse_error(exc: ApiError) -> bytes:
     return f"data: {json.dumps(exc.body())}\n\n".encode()
 
 
-@router.post("/serving-endpoints/{name}/invocations")
+@router.post("/serving-endpoints/{name}/invocations", openapi_extra=oa.body(oa.INVOCATION),
+             responses=oa.QUERY_RESPONSES)
 async def invocations(request: Request, name: str) -> Response:
     return await invoke(request, name, await json_body(request))
 
@@ -149,7 +151,8 @@ def endpoint_from_model(body: dict[str, Any]) -> str:
     return model
 
 
-@router.post("/serving-endpoints/chat/completions")
+@router.post("/serving-endpoints/chat/completions",
+             openapi_extra=oa.body(oa.with_model(oa.CHAT)), responses=oa.QUERY_RESPONSES)
 async def openai_chat(request: Request) -> Response:
     body = await json_body(request)
     name = endpoint_from_model(body)
@@ -158,7 +161,8 @@ async def openai_chat(request: Request) -> Response:
     return await invoke(request, name, body)
 
 
-@router.post("/serving-endpoints/completions")
+@router.post("/serving-endpoints/completions",
+             openapi_extra=oa.body(oa.with_model(oa.COMPLETIONS)), responses=oa.QUERY_RESPONSES)
 async def openai_completions(request: Request) -> Response:
     body = await json_body(request)
     name = endpoint_from_model(body)
@@ -167,7 +171,8 @@ async def openai_completions(request: Request) -> Response:
     return await invoke(request, name, body)
 
 
-@router.post("/serving-endpoints/embeddings")
+@router.post("/serving-endpoints/embeddings",
+             openapi_extra=oa.body(oa.with_model(oa.EMBEDDINGS)), responses=oa.QUERY_RESPONSES)
 async def openai_embeddings(request: Request) -> Response:
     body = await json_body(request)
     name = endpoint_from_model(body)
@@ -176,7 +181,8 @@ async def openai_embeddings(request: Request) -> Response:
     return await invoke(request, name, body)
 
 
-@router.get("/api/2.0/serving-endpoints/{name}/metrics")
+@router.get("/api/2.0/serving-endpoints/{name}/metrics", response_class=PlainTextResponse,
+            responses=oa.ok({"type": "string"}, "text/plain"))
 def endpoint_metrics(request: Request, name: str) -> Response:
     workspace = request.app.state.workspace
     workspace.serving.require(name)

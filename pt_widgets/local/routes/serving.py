@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from .. import openapi as oa
 from ..serving import ServingManager
 from .common import json_body
 
@@ -21,32 +22,33 @@ def manager(request: Request) -> ServingManager:
     return request.app.state.workspace.serving
 
 
-@router.get("/get-model-optimization-info/{full_name}/{version}")
+@router.get("/get-model-optimization-info/{full_name}/{version}", responses=oa.ok(oa.OPTIMIZATION))
 async def optimization_info(request: Request, full_name: str, version: str) -> dict[str, Any]:
     optimizer = request.app.state.workspace.optimizer
     return await run_in_threadpool(optimizer.info, full_name, version)
 
 
-@router.get("")
+@router.get("", responses=oa.ok(oa.ENDPOINT_LIST))
 @router.get("/", include_in_schema=False)
 def list_endpoints(request: Request) -> dict[str, Any]:
     return {"endpoints": manager(request).list()}
 
 
-@router.post("")
+@router.post("", openapi_extra=oa.body(oa.CREATE), responses=oa.ok(oa.ENDPOINT))
 @router.post("/", include_in_schema=False)
 async def create_endpoint(request: Request) -> dict[str, Any]:
     body = await json_body(request)
     return await run_in_threadpool(manager(request).create, body)
 
 
-@router.post("/pt")
+@router.post("/pt", openapi_extra=oa.body(oa.CREATE_PT), responses=oa.ok(oa.ENDPOINT))
 async def create_pt_endpoint(request: Request) -> dict[str, Any]:
     body = await json_body(request)
     return await run_in_threadpool(manager(request).create, body, True)
 
 
-@router.put("/pt/{name}/config")
+@router.put("/pt/{name}/config", openapi_extra=oa.body(oa.UPDATE_PT),
+            responses=oa.ok(oa.ENDPOINT))
 async def update_pt_config(request: Request, name: str) -> dict[str, Any]:
     body = await json_body(request)
     from ..validation import check_fields
@@ -55,29 +57,30 @@ async def update_pt_config(request: Request, name: str) -> dict[str, Any]:
     return await run_in_threadpool(manager(request).update, name, body.get("config"), True)
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=oa.ok(oa.ENDPOINT))
 def get_endpoint(request: Request, name: str) -> dict[str, Any]:
     return manager(request).get(name)
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", responses=oa.ok(oa.EMPTY))
 def delete_endpoint(request: Request, name: str) -> dict[str, Any]:
     manager(request).delete(name)
     return {}
 
 
-@router.put("/{name}/config")
+@router.put("/{name}/config", openapi_extra=oa.body(oa.CONFIG_INPUT),
+            responses=oa.ok(oa.ENDPOINT))
 async def update_config(request: Request, name: str) -> dict[str, Any]:
     body = await json_body(request)
     manager(request).require(name)
     return await run_in_threadpool(manager(request).update, name, body)
 
 
-@router.get("/{name}/served-models/{served_model_name}/build-logs")
+@router.get("/{name}/served-models/{served_model_name}/build-logs", responses=oa.ok(oa.LOGS))
 def build_logs(request: Request, name: str, served_model_name: str) -> dict[str, Any]:
     return {"logs": manager(request).build_logs(name, served_model_name)}
 
 
-@router.get("/{name}/served-models/{served_model_name}/logs")
+@router.get("/{name}/served-models/{served_model_name}/logs", responses=oa.ok(oa.LOGS))
 def server_logs(request: Request, name: str, served_model_name: str) -> dict[str, Any]:
     return {"logs": manager(request).server_logs(name, served_model_name)}
