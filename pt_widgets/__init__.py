@@ -55,6 +55,18 @@ _LAZY: dict[str, tuple[str, str]] = {
     "batch_chat": (".batch", "batch_chat"),
     "batch_completions": (".batch", "batch_completions"),
     "batch_embeddings": (".batch", "batch_embeddings"),
+    # compare and load test
+    "compare_endpoints": (".compare", "compare_endpoints"),
+    "compare_summary": (".compare", "compare_summary"),
+    "compare_wide": (".compare", "compare_wide"),
+    "Target": (".compare", "Target"),
+    "load_test": (".loadtest", "load_test"),
+    "plan_load_test": (".loadtest", "plan_load_test"),
+    "endpoint_capacity": (".loadtest", "endpoint_capacity"),
+    "LoadTest": (".loadtest", "LoadTest"),
+    "LoadTestPlan": (".loadtest", "LoadTestPlan"),
+    "LoadTestResult": (".loadtest", "LoadTestResult"),
+    "Recommendation": (".loadtest", "Recommendation"),
     # history
     "query_history": (".history", "query_history"),
     "clear_history": (".history", "clear_history"),
@@ -69,6 +81,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "DeployPanel": (".widgets", "DeployPanel"),
     "Playground": (".widgets", "Playground"),
     "EndpointsTable": (".widgets", "EndpointsTable"),
+    "ComparePanel": (".widgets", "ComparePanel"),
+    "LoadTestPanel": (".widgets", "LoadTestPanel"),
     # errors
     "PtWidgetsError": (".errors", "PtWidgetsError"),
     "ApiError": (".errors", "ApiError"),
@@ -92,6 +106,8 @@ __all__ = [
     "DeployPanel",
     "Playground",
     "EndpointsTable",
+    "ComparePanel",
+    "LoadTestPanel",
     "connect",
     "Workspace",
     "RetryPolicy",
@@ -123,6 +139,17 @@ __all__ = [
     "batch_chat",
     "batch_completions",
     "batch_embeddings",
+    "compare_endpoints",
+    "compare_summary",
+    "compare_wide",
+    "Target",
+    "load_test",
+    "plan_load_test",
+    "endpoint_capacity",
+    "LoadTest",
+    "LoadTestPlan",
+    "LoadTestResult",
+    "Recommendation",
     "query_history",
     "clear_history",
     "log_chat_model",
@@ -161,6 +188,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .batch import batch_chat, batch_completions, batch_embeddings
     from .catalog import list_catalogs, list_models, list_schemas, list_versions
+    from .compare import Target, compare_endpoints, compare_summary, compare_wide
     from .endpoints import (
         Deployment,
         Progress,
@@ -184,6 +212,15 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         WorkspaceUnreachable,
     )
     from .history import clear_history, query_history
+    from .loadtest import (
+        LoadTest,
+        LoadTestPlan,
+        LoadTestResult,
+        Recommendation,
+        endpoint_capacity,
+        load_test,
+        plan_load_test,
+    )
     from .model_logging import log_chat_model, log_completions_model, log_embeddings_model
     from .queries import (
         ChatStream,
@@ -197,8 +234,10 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .sizing import Estimate, Sizing, SizingPlan, get_optimization_info, sizing_plan
     from .widgets import (
         App,
+        ComparePanel,
         DeployPanel,
         EndpointsTable,
+        LoadTestPanel,
         ModelPicker,
         Playground,
         ThroughputSlider,

@@ -6,6 +6,8 @@ import { renderSlider } from "./slider";
 import { renderDeploy } from "./deploy";
 import { renderPlayground } from "./playground";
 import { renderEndpoints } from "./endpoints";
+import { renderCompare } from "./compare";
+import { renderLoadTest } from "./loadtest";
 import { shortTask } from "./format";
 
 type StepState = "active" | "done" | "locked";
@@ -38,28 +40,39 @@ export function renderApp(model: Model, root: HTMLElement, rpc: Rpc, signal: Abo
   const s2 = step(2, "Size the throughput", "step-throughput");
   const s3 = step(3, "Deploy", "step-deploy");
   const s4 = step(4, "Try it", "step-playground");
-  const endpointsBody = h("div", {});
-  const endpointsSection = h("details", { class: "ptw-endpoints-section", "data-testid": "step-endpoints" },
-    h("summary", { text: "Endpoints in this workspace" }), endpointsBody);
+  // folded sections render on first open, so they cost the App's first paint nothing
+  function folded(title: string, testid: string, open: (body: HTMLElement) => void): HTMLDetailsElement {
+    const body = h("div", {});
+    const section = h("details", { class: "ptw-endpoints-section", "data-testid": testid },
+      h("summary", { text: title }), body);
+    let rendered = false;
+    section.addEventListener("toggle", () => {
+      if (section.open && !rendered) {
+        rendered = true;
+        open(body);
+      }
+    });
+    return section;
+  }
+  const endpointsSection = folded("Endpoints in this workspace", "step-endpoints",
+    (body) => renderEndpoints(endpoints, body, { query: true }));
+  const compareSection = folded("Compare endpoints side by side", "step-compare",
+    (body) => renderCompare(ctx("compare_", "compare"), body));
+  const loadtestSection = folded("Load test: how many tokens/s do you need?", "step-loadtest",
+    (body) => renderLoadTest(ctx("loadtest_", "loadtest"), body));
 
   root.append(h("div", { class: "ptw-app" },
     h("header", { class: "ptw-app-header" },
       h("span", { class: "ptw-logo", "aria-hidden": "true", text: "⚡" }),
       h("span", { class: "ptw-app-title", text: "Provisioned throughput" }),
       h("span", { class: "ptw-muted", text: "pick · size · deploy · query" })),
-    h("div", { class: "ptw-app-grid" }, s1.el, s2.el, s3.el), s4.el, endpointsSection));
+    h("div", { class: "ptw-app-grid" }, s1.el, s2.el, s3.el), s4.el, endpointsSection,
+    compareSection, loadtestSection));
 
   renderPicker(picker, s1.body);
   renderSlider(slider, s2.body);
   renderDeploy(deploy, s3.body);
   renderPlayground(playground, s4.body);
-  let endpointsRendered = false;
-  endpointsSection.addEventListener("toggle", () => {
-    if (endpointsSection.open && !endpointsRendered) {
-      endpointsRendered = true;
-      renderEndpoints(endpoints, endpointsBody, { query: true });
-    }
-  });
 
   function steps() {
     const info = picker.get<string>("info_state");

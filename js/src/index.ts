@@ -6,6 +6,8 @@ import { renderSlider } from "./slider";
 import { renderDeploy } from "./deploy";
 import { renderPlayground } from "./playground";
 import { renderEndpoints } from "./endpoints";
+import { renderCompare } from "./compare";
+import { renderLoadTest } from "./loadtest";
 import { renderApp } from "./app";
 
 const PANELS: Record<string, (ctx: Ctx, el: HTMLElement) => void> = {
@@ -14,6 +16,8 @@ const PANELS: Record<string, (ctx: Ctx, el: HTMLElement) => void> = {
   deploy: renderDeploy,
   playground: renderPlayground,
   endpoints: (ctx, el) => renderEndpoints(ctx, el),
+  compare: renderCompare,
+  loadtest: renderLoadTest,
 };
 
 export function render({ model, el, signal }: { model: Model; el: HTMLElement; signal?: AbortSignal }) {

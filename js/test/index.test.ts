@@ -4,7 +4,7 @@ import { FakeModel, byTestId, flush } from "./fake";
 
 function appState() {
   const state: Record<string, any> = { _kind: "app" };
-  for (const p of ["picker_", "slider_", "deploy_", "playground_", "endpoints_"]) {
+  for (const p of ["picker_", "slider_", "deploy_", "playground_", "endpoints_", "compare_", "loadtest_"]) {
     Object.assign(state, { [`${p}error`]: "", [`${p}disabled_reason`]: "" });
   }
   Object.assign(state, {
@@ -15,6 +15,11 @@ function appState() {
     playground_modes: ["chat"], playground_mode: "chat", playground_endpoint: "",
     playground_disabled_reason: "Deploy an endpoint (step 3).", playground_temperature: 0.2,
     playground_max_tokens: 64, playground_stream: true,
+    compare_targets: [], compare_max_tokens: 64, compare_temperature: 0.2, compare_status: "idle",
+    loadtest_endpoint: "", loadtest_concurrency: [1, 2, 4, 8], loadtest_seconds_per_level: 15,
+    loadtest_max_requests_per_level: 200, loadtest_max_tokens: 32, loadtest_caps: "",
+    loadtest_plan_error: "Choose the endpoint to load-test first.", loadtest_capacity: {},
+    loadtest_status: "idle",
   });
   return state;
 }
@@ -45,6 +50,16 @@ describe("render", () => {
     el.querySelector("[data-testid=step-endpoints]")!.dispatchEvent(new Event("toggle"));
     await flush();
     expect(model.requests.map((r) => r.method)).toContain("endpoints:list");
+    for (const id of ["step-compare", "step-loadtest"]) {
+      const section = el.querySelector(`[data-testid=${id}]`) as HTMLDetailsElement;
+      section.open = true;
+      section.dispatchEvent(new Event("toggle"));
+    }
+    await flush();
+    expect(model.requests.map((r) => r.method)).toEqual(expect.arrayContaining([
+      "compare:endpoints", "compare:page", "loadtest:endpoints", "loadtest:result"]));
+    byTestId(el, "cmp-run");
+    byTestId(el, "lt-start");
     const listeners = model.listeners("msg:custom");
     expect(listeners).toBe(1);
     (cleanup as () => void)();

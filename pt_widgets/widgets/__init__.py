@@ -3,6 +3,8 @@
 ``App()`` is the whole loop in one widget; the steps also exist on their own:
 ``ModelPicker``, ``ThroughputSlider``, ``DeployPanel``, ``Playground``, ``EndpointsTable``
 (``link(picker, slider, deploy, playground)`` wires standalone ones like the App does).
+``ComparePanel`` (endpoints side by side) and ``LoadTestPanel`` (a bounded load test with a
+live chart) answer "which model, and how many tokens/s do I need?".
 The widgets call only the Python API (``pt_widgets.catalog``, ``sizing``, ``endpoints``,
 ``queries``); no token or secret is ever synced to the browser or saved in a notebook.
 """
@@ -10,16 +12,20 @@ The widgets call only the Python API (``pt_widgets.catalog``, ``sizing``, ``endp
 from __future__ import annotations
 
 from .app import App, link
+from .compare import ComparePanel
 from .deploy import DeployPanel
 from .endpoints_table import EndpointsTable
+from .loadtest import LoadTestPanel
 from .picker import ModelPicker
 from .playground import Playground
 from .slider import ThroughputSlider
 
 __all__ = [
     "App",
+    "ComparePanel",
     "DeployPanel",
     "EndpointsTable",
+    "LoadTestPanel",
     "ModelPicker",
     "Playground",
     "ThroughputSlider",

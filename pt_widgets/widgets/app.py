@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 import traitlets as t
 
 from ._base import Part, PtWidget, declare
+from .compare import CompareControls, ComparePart
 from .deploy import DeployControls, DeployPart
 from .endpoints_table import EndpointsControls, EndpointsPart
+from .loadtest import LoadTestControls, LoadTestPart
 from .picker import PickerControls, PickerPart
 from .playground import PlaygroundControls, PlaygroundPart
 from .slider import SliderControls, SliderPart
@@ -70,6 +72,30 @@ def wire(picker: PickerPart | None = None, slider: SliderPart | None = None,
         endpoints.observe(on_selected, "selected")
 
 
+def wire_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = None,
+                        loadtest: LoadTestPart | None = None) -> None:
+    """A newly ready endpoint becomes the load test's target and the first compare target."""
+
+    def on_status(change: dict[str, Any]) -> None:
+        if deploy.get("status") != "ready" or not deploy.get("endpoint"):
+            return
+        name = deploy.get("endpoint")
+        if loadtest is not None and loadtest.get("status") not in ("running", "stopping"):
+            loadtest.set(endpoint=name)
+        if compare is not None and compare.get("status") != "running":
+            targets = [dict(t) for t in compare.get("targets") or []]
+            if not any(t.get("endpoint") == name for t in targets):
+                empty = next((t for t in targets if not t.get("endpoint")), None)
+                if empty is not None:
+                    empty.update(endpoint=name, label="")
+                elif len(targets) < 4:
+                    targets.append({"endpoint": name, "temperature": None, "max_tokens": None,
+                                    "label": ""})
+                compare.set(targets=targets)
+
+    deploy.observe(on_status, "status")
+
+
 def link(picker: Any = None, slider: Any = None, deploy: Any = None, playground: Any = None,
          endpoints: Any = None) -> None:
     """Wire standalone widgets together like the App does: ``link(picker, slider, deploy)``."""
@@ -85,7 +111,8 @@ class App(PtWidget):
 
     ``app = App()`` (connects to the configured or local workspace on first use, or pass
     ``workspace=``). Python side: ``app.picker``, ``app.slider``, ``app.deploy``,
-    ``app.playground``, ``app.endpoints`` expose each step's state and methods, e.g.
+    ``app.playground``, ``app.endpoints``, ``app.compare`` and ``app.loadtest`` (two folded
+    sections: endpoints side by side, and a load test) expose each step's state and methods, e.g.
     ``app.picker.select("system.ai.smollm2_135m_instruct", 1).wait()``,
     ``app.deploy.start().wait()``, ``app.playground.chat("Hello").text``.
     """
@@ -96,6 +123,8 @@ class App(PtWidget):
         "deploy": ("deploy_", DeployPart),
         "playground": ("playground_", PlaygroundPart),
         "endpoints": ("endpoints_", EndpointsPart),
+        "compare": ("compare_", ComparePart),
+        "loadtest": ("loadtest_", LoadTestPart),
     }
     _kind = t.Unicode("app").tag(sync=True)
     vars().update(declare(PARTS))
@@ -104,7 +133,10 @@ class App(PtWidget):
         super().__init__(**kwargs)
         p = self.parts
         wire(p["picker"], p["slider"], p["deploy"], p["playground"], p["endpoints"])  # type: ignore[arg-type]
+        wire_ready_endpoint(p["deploy"], p["compare"], p["loadtest"])  # type: ignore[arg-type]
         p["playground"].set(disabled_reason=NO_ENDPOINT)
+        p["compare"].set(targets=[{"endpoint": "", "temperature": None, "max_tokens": None,
+                                   "label": ""} for _ in range(2)])
         if price_per_dbu is not None:
             p["slider"].set(price_per_dbu=float(price_per_dbu))
         self.picker = PickerControls(p["picker"])  # type: ignore[arg-type]
@@ -112,3 +144,5 @@ class App(PtWidget):
         self.deploy = DeployControls(p["deploy"])  # type: ignore[arg-type]
         self.playground = PlaygroundControls(p["playground"])  # type: ignore[arg-type]
         self.endpoints = EndpointsControls(p["endpoints"])  # type: ignore[arg-type]
+        self.compare = CompareControls(p["compare"])  # type: ignore[arg-type]
+        self.loadtest = LoadTestControls(p["loadtest"])  # type: ignore[arg-type]

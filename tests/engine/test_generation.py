@@ -51,6 +51,14 @@ def test_greedy_is_deterministic_and_well_formed(smol: Replica) -> None:
     assert u["total_tokens"] == u["prompt_tokens"] + 12
 
 
+def test_subnormal_temperature_with_top_k_samples_like_greedy(smol: Replica) -> None:
+    """Found by fuzzing: logits / 1e-45 overflowed to inf and the softmax gave NaN (a 500)."""
+    body = greedy("What is Apache Spark?", max_tokens=6)
+    expected = run(smol.chat(body))["choices"][0]["message"]
+    tiny = run(smol.chat({**body, "temperature": 1e-45, "top_k": 238}))
+    assert tiny["choices"][0]["message"] == expected
+
+
 def test_concurrent_requests_share_a_batch_and_match_solo_output(smol: Replica) -> None:
     """Four prompts of different lengths: batched (left padding) == one at a time."""
     prompts = ["Hi!", "Name a colour.", "What is the capital of France?", "Count to five."]

@@ -366,12 +366,20 @@ class GenerationEngine:
 # ---------------------------------------------------------------------------------------------
 
 
+GREEDY_BELOW = 1e-4
+
+
 def sample(
     logits: torch.Tensor, params: list[SamplingParams], gen: torch.Generator
 ) -> torch.Tensor:
-    """Next token per row: argmax where temperature is 0, else temperature/top-k/top-p sampling."""
+    """Next token per row: argmax where temperature is 0, else temperature/top-k/top-p sampling.
+
+    Temperatures below ``GREEDY_BELOW`` count as 0: dividing logits by a subnormal number
+    overflows to inf and the softmax turns into NaN, while the distribution they ask for is
+    the argmax anyway.
+    """
     tokens = logits.argmax(dim=-1)
-    idx = [i for i, p in enumerate(params) if p.temperature > 0]
+    idx = [i for i, p in enumerate(params) if p.temperature >= GREEDY_BELOW]
     if not idx:
         return tokens
     sel = torch.tensor(idx)
