@@ -558,6 +558,9 @@ class Workspace:
     batch_completions = _Api(".batch", "batch_completions")
     batch_embeddings = _Api(".batch", "batch_embeddings")
 
+    compare_endpoints = _Api(".compare", "compare_endpoints")
+    load_test = _Api(".loadtest", "load_test")
+
     log_chat_model = _Api(".model_logging", "log_chat_model")
     log_completions_model = _Api(".model_logging", "log_completions_model")
     log_embeddings_model = _Api(".model_logging", "log_embeddings_model")

@@ -273,3 +273,8 @@ def test_metrics_parsing_and_percentiles():
 def test_public_names():
     assert pt_widgets.load_test is load_test and pt_widgets.compare_endpoints is compare_endpoints
     assert pt_widgets.LoadTestPanel.__name__ == "LoadTestPanel"
+
+
+def test_workspace_methods_are_the_module_functions(ws):
+    assert ws.compare_endpoints.__func__ is pt_widgets.compare_endpoints
+    assert ws.load_test.__func__ is pt_widgets.load_test
