@@ -27,6 +27,7 @@ temperature, top-p and top-k), as OpenAI reports them; sampling uses the adjuste
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import queue
 import threading
@@ -48,6 +49,8 @@ MAX_BATCH = 16
 #: When the engine is idle, wait this long after the first request for others to arrive, so
 #: requests sent together are prefilled together (a cheap, bounded latency cost).
 GATHER_WINDOW_S = 0.003
+
+log = logging.getLogger("pt_widgets.local")
 
 
 @dataclass
@@ -369,6 +372,25 @@ class GenerationEngine:
 GREEDY_BELOW = 1e-4
 
 
+def finite_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Logits with NaN/inf neutralised, so one bad row cannot fail the whole batch.
+
+    ``torch.multinomial`` raises for the whole batch if any row holds NaN; a row whose logits
+    came out non-finite (seen intermittently in CI, cause not yet found) would then turn every
+    concurrent request into a 500. Such rows keep their finite entries (NaN becomes -inf); a
+    row with none left becomes uniform. The event is logged so it can be traced.
+    """
+    bad = ~torch.isfinite(logits).all(dim=-1)
+    if not bool(bad.any()):
+        return logits
+    log.warning("non-finite logits in %d of %d rows; neutralised", int(bad.sum()), len(bad))
+    fixed = torch.nan_to_num(logits, nan=float("-inf"), posinf=torch.finfo(logits.dtype).max,
+                             neginf=float("-inf"))
+    empty = torch.isinf(fixed).all(dim=-1)
+    fixed[empty] = 0.0
+    return fixed
+
+
 def sample(
     logits: torch.Tensor, params: list[SamplingParams], gen: torch.Generator
 ) -> torch.Tensor:
@@ -378,6 +400,7 @@ def sample(
     overflows to inf and the softmax turns into NaN, while the distribution they ask for is
     the argmax anyway.
     """
+    logits = finite_logits(logits)
     tokens = logits.argmax(dim=-1)
     idx = [i for i, p in enumerate(params) if p.temperature >= GREEDY_BELOW]
     if not idx:
