@@ -41,14 +41,21 @@ class ServerProcess:
     proc: subprocess.Popen | None = None
     output: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    port: int = 0  # 0: a new free port per start; fixed: the same URL across restarts
+    extra_args: list[str] = field(default_factory=list)  # appended to `serve`
+    pass_token: bool = True  # False: the server picks and stores its own (read back after start)
 
     def start(self, timeout: float = START_TIMEOUT_S) -> ServerProcess:
         self.output = []
+        env = {**server_env(), **self.env}
+        if self.pass_token:
+            env["PT_WIDGETS_LOCAL_TOKEN"] = self.token  # not on the command line: `ps` shows it
+        else:
+            env.pop("PT_WIDGETS_LOCAL_TOKEN", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pt_widgets.local", "serve", "--port", "0",
-             "--data-dir", str(self.data_dir), "--token", self.token],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**server_env(), **self.env},
+            [sys.executable, "-m", "pt_widgets.local", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), *self.extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         ready = threading.Event()
 
@@ -65,6 +72,8 @@ class ServerProcess:
         if not ready.wait(timeout) or not self.host:
             self.stop()
             raise RuntimeError("local workspace did not start:\n" + "\n".join(self.output[-40:]))
+        if not self.pass_token:
+            self.token = (self.data_dir / "token").read_text().strip()
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:

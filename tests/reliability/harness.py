@@ -13,16 +13,13 @@ import json
 import shutil
 import socket
 import sqlite3
-import subprocess
-import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from ..support import READY_LINE, ServerProcess, server_env, wait_until
+from ..support import ServerProcess, wait_until
 
 CHAT = "system.ai.smollm2_135m_instruct"
 CHAT_MU = "system.ai.smollm2_135m_instruct_mu"
@@ -42,47 +39,10 @@ def free_port() -> int:
 
 @dataclass
 class PinnedServer(ServerProcess):
-    """A server that keeps its port across restarts, as a real workspace keeps its URL.
-
-    ``tests.support.ServerProcess`` asks for port 0 (a new port per start); clients that
-    must survive a restart need the same host before and after it. ``extra_args`` are
-    appended to ``serve`` (``--host``, ``--log-level``); ``pass_token=False`` lets the
-    server pick and store its own token (read back from the ready output).
-    """
+    """A server that keeps its port across restarts, as a real workspace keeps its URL
+    (``ServerProcess`` defaults to port 0, a new port per start)."""
 
     port: int = field(default_factory=free_port)
-    extra_args: list[str] = field(default_factory=list)
-    pass_token: bool = True
-
-    def start(self, timeout: float = 120) -> PinnedServer:
-        self.output = []
-        args = [sys.executable, "-m", "pt_widgets.local", "serve", "--port", str(self.port),
-                "--data-dir", str(self.data_dir), *self.extra_args]
-        env = {**server_env(), **self.env}
-        if self.pass_token:
-            env["PT_WIDGETS_LOCAL_TOKEN"] = self.token  # not on the command line (ps shows it)
-        else:
-            env.pop("PT_WIDGETS_LOCAL_TOKEN", None)
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env=env)
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert self.proc and self.proc.stdout
-            for line in self.proc.stdout:
-                self.output.append(line.rstrip("\n"))
-                if line.startswith(READY_LINE):
-                    self.host = line.split()[-1]
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout) or not self.host:
-            self.stop()
-            raise RuntimeError("local workspace did not start:\n" + "\n".join(self.output[-40:]))
-        if not self.pass_token:
-            self.token = (self.data_dir / "token").read_text().strip()
-        return self
 
 
 def seed_calibration(source_dir: Path, data_dir: Path) -> None:
