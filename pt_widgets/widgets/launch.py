@@ -54,6 +54,9 @@ def ensure_quickstart(folder: Path) -> Path:
             out.write(packaged_quickstart())
     except FileExistsError:
         return target
+    except OSError as err:
+        raise SystemExit(f"Cannot copy the quickstart into {folder} ({err.strerror}): run "
+                         "`pt-widgets lab` in a folder you can write, or pass --notebook.") from err
     print(f"pt_widgets: copied the quickstart to {target}", flush=True)
     return target
 
