@@ -46,7 +46,7 @@ def test_serve_says_in_one_line_how_to_install_the_chat_model(without_chat_packa
     assert "system.ai.smollm2_135m_instruct" in hints[0]
 
 
-def test_serve_without_the_chat_model_lists_and_serves_embeddings(without_chat_package):
+def test_serve_without_the_chat_model_lists_only_embeddings_and_sizes_them(without_chat_package):
     server = without_chat_package
     listed = requests.get(f"{server.host}/api/2.1/unity-catalog/models", headers=server.headers,
                           params={"catalog_name": "system", "schema_name": "ai"}, timeout=30)
