@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 # public name -> (module relative to this package, attribute)
 _LAZY: dict[str, tuple[str, str]] = {
     # connect
@@ -172,6 +170,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import the module behind a public name on first access (PEP 562)."""
+    if name == "__version__":
+        globals()[name] = _installed_version()
+        return globals()[name]
     try:
         module, attr = _LAZY[name]
     except KeyError:
@@ -181,8 +182,19 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def _installed_version() -> str:
+    """The distribution's version, from its metadata: it is typed once, in ``pyproject.toml``.
+    Read on first use, so ``import pt_widgets`` does not pay for ``importlib.metadata``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pt_widgets")
+    except PackageNotFoundError:  # a source tree put on sys.path without installing it
+        return "0.0.0+unknown"  # semver: databricks-sdk checks the user agent
+
+
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only

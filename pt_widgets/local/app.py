@@ -120,7 +120,9 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
         yield
         workspace.stop()
 
-    api = FastAPI(title="pt_widgets local workspace", version="0.1.0", lifespan=lifespan,
+    from .. import __version__  # the distribution's version (package metadata), nothing else
+
+    api = FastAPI(title="pt_widgets local workspace", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     api.state.workspace = workspace
 

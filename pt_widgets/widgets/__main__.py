@@ -1,4 +1,4 @@
-"""``python -m pt_widgets.widgets``: the local workspace + JupyterLab with the quickstart."""
+"""``python -m pt_widgets.widgets``: the same as ``pt-widgets lab``."""
 
 import sys
 

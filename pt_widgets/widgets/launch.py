@@ -1,46 +1,110 @@
-"""One command for a newcomer: the local workspace plus JupyterLab with the quickstart open.
+"""``pt-widgets lab``: the local workspace plus JupyterLab with the quickstart open.
 
-    python -m pt_widgets.widgets [--port 8888] [--no-browser] [jupyter lab options…]
+    pt-widgets lab [--notebook PATH] [--port 8888] [--no-browser] [jupyter lab options…]
 
-Uses the local workspace that is already running (``~/.pt_widgets`` or ``$PT_WIDGETS_HOME``)
-or starts one (``python -m pt_widgets.local serve``) and stops it again on exit; then runs
-JupyterLab on the ``notebooks`` folder with ``quickstart.ipynb`` open. JupyterLab (and so
-its kernels) gets ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` of the local workspace in its
+(``python -m pt_widgets.widgets`` is the same command.) The quickstart ships inside the
+package (``pt_widgets/notebooks/quickstart.ipynb``, so it works from a wheel); it is copied
+into the current folder when that folder has none, and a file already there is never
+overwritten (it is the user's, maybe with their edits). The command uses the local workspace
+that is already running (``~/.pt_widgets`` or ``$PT_WIDGETS_HOME``) or starts one
+(``python -m pt_widgets.local serve``) and stops it again on exit. JupyterLab (and so its
+kernels) gets ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` of the local workspace in its
 environment, so ``App()`` talks to it even when a Databricks profile is configured.
+
+JupyterLab opens without its first-run question ("Would you like to get notified about
+official Jupyter news?"): for this launch only, the announcements plugin is disabled the way
+JupyterLab documents (``jupyter labextension disable
+@jupyterlab/apputils-extension:announcements`` writes the same ``labconfig/page_config.json``),
+in a config folder of our own put first on ``JUPYTER_CONFIG_PATH``. The user's own JupyterLab
+settings are neither read nor written.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.resources
+import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 READY_LINE = "pt-widgets local workspace ready at"
 START_TIMEOUT_S = 180
+QUICKSTART = "quickstart.ipynb"
+# the JupyterLab plugin that asks about, fetches and shows news and update checks
+ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 
 
-def find_quickstart(explicit: str | None = None) -> Path:
-    """``notebooks/quickstart.ipynb`` of the source tree (or the current folder)."""
-    candidates = [Path(explicit)] if explicit else []
-    package_root = Path(__file__).resolve().parents[2]
-    candidates += [Path.cwd() / "notebooks" / "quickstart.ipynb",
-                   Path.cwd() / "quickstart.ipynb",
-                   package_root / "notebooks" / "quickstart.ipynb"]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    raise SystemExit("Found no notebooks/quickstart.ipynb: run this from the pt_widgets source "
-                     "folder, or pass --notebook PATH.")
+def packaged_quickstart() -> bytes:
+    """The quickstart notebook as shipped in the package (wheel, sdist or source tree alike)."""
+    return (importlib.resources.files("pt_widgets") / "notebooks" / QUICKSTART).read_bytes()
+
+
+def ensure_quickstart(folder: Path) -> Path:
+    """``folder/quickstart.ipynb``, copied from the package only when no such file exists.
+
+    Created with exclusive mode, so even a file that appears meanwhile is never overwritten.
+    """
+    target = folder / QUICKSTART
+    try:
+        with target.open("xb") as out:
+            out.write(packaged_quickstart())
+    except FileExistsError:
+        return target
+    except OSError as err:
+        raise SystemExit(f"Cannot copy the quickstart into {folder} ({err.strerror}): run "
+                         "`pt-widgets lab` in a folder you can write, or pass --notebook.") from err
+    print(f"pt_widgets: copied the quickstart to {target}", flush=True)
+    return target
+
+
+def choose_notebook(explicit: str | None) -> Path:
+    """The notebook to open: ``--notebook`` (which must exist), else ``./quickstart.ipynb``."""
+    if explicit is None:
+        return ensure_quickstart(Path.cwd())
+    path = Path(explicit).expanduser().resolve()
+    if not path.is_file():
+        raise SystemExit(f"--notebook {explicit}: no such notebook.")
+    return path
+
+
+def quiet_lab_config(home: Path) -> Path:
+    """A Jupyter config folder whose ``labconfig/page_config.json`` disables the announcements
+    plugin (no news prompt, no update check); returned to be put on ``JUPYTER_CONFIG_PATH``."""
+    folder = home / "jupyter-config"
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    page_config = {"disabledExtensions": {ANNOUNCEMENTS_PLUGIN: True}}
+    (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config, indent=2))
+    return folder
+
+
+def lab_environment(host: str, token: str, config_dir: Path) -> dict[str, str]:
+    """JupyterLab's (and its kernels') environment: the local workspace, the quiet config."""
+    env = dict(os.environ, DATABRICKS_HOST=host, DATABRICKS_TOKEN=token)
+    env.pop("DATABRICKS_CONFIG_PROFILE", None)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        [str(config_dir), *filter(None, [os.environ.get("JUPYTER_CONFIG_PATH")])])
+    return env
+
+
+def lab_command(notebook: Path, lab_options: list[str]) -> list[str]:
+    """``jupyter lab`` serving the notebook's folder, with the notebook as the landing page."""
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebook.parent}",
+               f"--LabApp.default_url=/lab/tree/{notebook.name}"]
+    if os.geteuid() == 0 and "--allow-root" not in lab_options:
+        command.append("--allow-root")
+    return [*command, *lab_options, notebook.name]
 
 
 def start_workspace(log: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m pt_widgets.local serve`` and wait for its ready line."""
+    """Start ``python -m pt_widgets.local serve`` and wait for its ready line.
+
+    Its output goes to ``log``; its ``note:``/``WARNING`` lines (e.g. how to install a
+    missing model package) are shown on the console too.
+    """
     print("pt_widgets: starting the local workspace (first start loads the models)…",
           flush=True)
     env = dict(os.environ)
@@ -62,6 +126,8 @@ def start_workspace(log: Path) -> tuple[subprocess.Popen[str], str]:
                     line = "export DATABRICKS_TOKEN=…\n"  # never echo the token
                 out.write(line)
                 out.flush()
+                if line.startswith(("note:", "WARNING")):
+                    print(f"pt_widgets: {line}", end="", file=sys.stderr, flush=True)
                 if line.startswith(READY_LINE):
                     host.append(line.split()[-1])
                     ready.set()
@@ -69,7 +135,7 @@ def start_workspace(log: Path) -> tuple[subprocess.Popen[str], str]:
 
     threading.Thread(target=pump, daemon=True).start()
     if not ready.wait(START_TIMEOUT_S) or not host:
-        proc.terminate()
+        _stop(proc)
         raise SystemExit(f"The local workspace did not start; see {log}.")
     return proc, host[0]
 
@@ -85,13 +151,11 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pt_widgets.widgets",
-        description="Start the local workspace and JupyterLab with the pt_widgets quickstart.")
-    parser.add_argument("--notebook", help="the notebook to open (default: the quickstart)")
-    args, lab_args = parser.parse_known_args(argv)
-    notebook = find_quickstart(args.notebook)
+def launch(notebook_option: str | None, lab_options: list[str]) -> int:
+    """Run ``pt-widgets lab``; returns JupyterLab's exit status (0 after Ctrl+C/SIGTERM)."""
+    if not _has_jupyterlab():
+        raise SystemExit('JupyterLab is not installed: pip install "pt_widgets[local]"')
+    notebook = choose_notebook(notebook_option)
 
     from ..workspace import find_local_workspace, pt_widgets_home
 
@@ -100,29 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     server: subprocess.Popen[str] | None = None
     found = find_local_workspace()
     if found is None:
-        server, _ = start_workspace(home / "local-workspace.log")
-        deadline = time.monotonic() + 30
-        while (found := find_local_workspace()) is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        log = home / "local-workspace.log"
+        server, _ = start_workspace(log)
+        found = find_local_workspace(timeout=10)  # its discovery file precedes the ready line
         if found is None:
-            server.terminate()
-            raise SystemExit("The local workspace started but cannot be found; "
-                             f"see {home / 'local-workspace.log'}.")
+            _stop(server)
+            raise SystemExit(f"The local workspace started but cannot be found; see {log}.")
     host, token = found
     print(f"pt_widgets: local workspace at {host}", flush=True)
 
-    env = dict(os.environ, DATABRICKS_HOST=host, DATABRICKS_TOKEN=token)
-    env.pop("DATABRICKS_CONFIG_PROFILE", None)
-    jupyter = [sys.executable, "-m", "jupyter", "lab"]
-    if shutil.which("jupyter") is None and not _has_jupyterlab():
-        raise SystemExit("JupyterLab is not installed: pip install jupyterlab")
-    command = [*jupyter, f"--ServerApp.root_dir={notebook.parent}",
-               f"--LabApp.default_url=/lab/tree/{notebook.name}", *lab_args, notebook.name]
-    if os.geteuid() == 0 and "--allow-root" not in lab_args:
-        command.insert(4, "--allow-root")
     print(f"pt_widgets: opening {notebook.name} in JupyterLab; run its first cell to see the "
           "App.", flush=True)
-    lab = subprocess.Popen(command, env=env, cwd=notebook.parent)
+    lab = subprocess.Popen(lab_command(notebook, lab_options), cwd=notebook.parent,
+                           env=lab_environment(host, token, quiet_lab_config(home)))
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM: shut down like Ctrl+C, children included
@@ -136,6 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         _stop(lab)  # JupyterLab shuts its kernels down on SIGTERM
         if server is not None:
             _stop(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pt_widgets.widgets``: ``pt-widgets lab`` under its older name."""
+    parser = argparse.ArgumentParser(prog="python -m pt_widgets.widgets", allow_abbrev=False,
+                                     description="The same as `pt-widgets lab`.")
+    parser.add_argument("--notebook", help="open this notebook instead of ./quickstart.ipynb")
+    args, lab_options = parser.parse_known_args(argv)
+    return launch(args.notebook, lab_options)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -153,7 +216,3 @@ def _has_jupyterlab() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("jupyterlab") is not None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

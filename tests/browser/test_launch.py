@@ -11,7 +11,7 @@ import time
 
 from playwright.sync_api import expect
 
-from pt_widgets.widgets.launch import find_quickstart
+from pt_widgets.widgets.launch import ensure_quickstart, packaged_quickstart
 from pt_widgets.workspace import find_local_workspace
 
 from ..support import server_env
@@ -28,9 +28,13 @@ from .lab import (
 )
 
 
-def test_the_quickstart_is_found_from_the_source_tree(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # not from the current folder: next to the package
-    assert find_quickstart() == ROOT / "notebooks" / "quickstart.ipynb"
+def test_the_packaged_quickstart_is_copied_only_where_there_is_none(tmp_path):
+    assert packaged_quickstart() == (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
+    copied = ensure_quickstart(tmp_path)
+    assert copied == tmp_path / "quickstart.ipynb"
+    assert copied.read_bytes() == packaged_quickstart()
+    copied.write_text("my own edits")
+    assert ensure_quickstart(tmp_path).read_text() == "my own edits"  # never overwritten
 
 
 def test_one_command_opens_the_quickstart_and_the_app_renders(tmp_path):
