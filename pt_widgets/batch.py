@@ -10,7 +10,6 @@ not run are marked cancelled.
 
 from __future__ import annotations
 
-import random
 import sys
 import threading
 import time
@@ -19,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import ApiError, Cancelled, ValidationError
-from .workspace import NO_RETRY, RetryPolicy, retry_delay
+from .errors import Cancelled, ValidationError
+from .transport import NO_RETRY, RetryPolicy, api_retry_delay, retry
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -57,10 +56,8 @@ class Outcome(Generic[R]):
     latency_s: float
 
 
-def _retry_after(exc: BaseException) -> tuple[int, float | None] | None:
-    if isinstance(exc, ApiError):
-        return exc.status, exc.retry_after
-    return None
+class _RowCancelled(Exception):
+    """Raised by the retry loop when ``cancel`` is set: the row becomes "cancelled"."""
 
 
 def _run_one(
@@ -72,30 +69,24 @@ def _run_one(
 ) -> Outcome[R]:
     """Call ``fn(item)`` with retries on retryable API errors; never raises."""
     started = time.monotonic()
-    attempt = 0
-    while True:
-        if cancel is not None and cancel.is_set():
-            return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
-        try:
-            value = fn(item)
-            return Outcome(index, value, None, attempt + 1, time.monotonic() - started)
-        except Cancelled:
-            return Outcome(index, None, CANCELLED, attempt + 1, time.monotonic() - started)
-        except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts
-            info = _retry_after(exc)
-            delay = None
-            if info is not None:
-                delay = retry_delay(info[0], info[1], attempt, time.monotonic() - started,
-                                    policy, jitter=random.random())
-            if delay is None:
-                return Outcome(index, None, str(exc) or type(exc).__name__, attempt + 1,
-                               time.monotonic() - started)
-        attempt += 1
-        if cancel is not None:
-            if cancel.wait(delay):
-                return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
-        else:
-            time.sleep(delay)
+    attempts = 0
+
+    def once() -> R:
+        nonlocal attempts
+        attempts += 1
+        return fn(item)
+
+    def delay_after(exc: Exception, attempt: int, elapsed: float) -> float | None:
+        return api_retry_delay(exc, attempt, elapsed, policy)
+
+    try:
+        value = retry(once, delay_after, cancel=cancel, cancelled=_RowCancelled)
+    except (Cancelled, _RowCancelled):
+        return Outcome(index, None, CANCELLED, attempts, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts
+        return Outcome(index, None, str(exc) or type(exc).__name__, attempts,
+                       time.monotonic() - started)
+    return Outcome(index, value, None, attempts, time.monotonic() - started)
 
 
 def run_batch(
@@ -210,11 +201,27 @@ def _column(data: Any, column: str | None) -> tuple[list[str], Any, Any]:
 
 
 def _generation_batch(
-    ws: Workspace, kind: str, endpoint: str, data: Any, column: str | None,
-    call: Callable[[str], Any], max_workers: int, retry: RetryPolicy,
-    progress: bool | Progress | None, cancel: threading.Event | None,
+    query: Callable[..., Any],
+    kind: str,
+    ws: Workspace,
+    endpoint: str,
+    data: Any,
+    column: str | None,
+    *,
+    max_workers: int = 32,
+    retry: RetryPolicy = BATCH_RETRY,
+    progress: bool | Progress | None = True,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+    **params: Any,
 ) -> pd.DataFrame:
+    """One ``query(ws, endpoint, text, ...)`` per row; the frame with the answer columns."""
     texts, _, frame = _column(data, column)
+
+    def call(text: str) -> Any:
+        return query(ws, endpoint, text, retry=NO_RETRY, timeout=timeout, cancel=cancel,
+                     **params)
+
     report, finish = _progress(progress, len(texts), f"{kind} {endpoint}")
     try:
         outcomes = run_batch(texts, call, max_workers=max_workers, retry=retry,
@@ -231,62 +238,33 @@ def _generation_batch(
     return frame
 
 
-def batch_chat(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    system: str | None = None,
-    max_workers: int = 32,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-    **params: Any,
-) -> pd.DataFrame:
+def batch_chat(ws: Workspace, endpoint: str, data: Any, column: str | None = None, *,
+               system: str | None = None, **options: Any) -> pd.DataFrame:
     """Send every prompt of ``data[column]`` as a one-turn chat, ``max_workers`` at a time.
 
     32 workers keep a provisioned-throughput server's continuous batching busy without
     tripping its concurrency limit; a 429 is retried after its ``Retry-After``.
 
     ``data`` is a DataFrame (``column`` defaults to its only column, or ``prompt``/``text``),
-    a Series or a list. ``params`` are :func:`pt_widgets.queries.chat` parameters
-    (``max_tokens``, ``temperature``…). Returns a copy of the frame with ``response``,
-    ``finish_reason``, token counts, ``latency_s``, ``attempts`` and ``error`` columns.
+    a Series or a list. ``options``: ``max_workers`` (32), ``retry`` (:data:`BATCH_RETRY`),
+    ``progress`` (True: a bar), ``cancel`` (an Event), ``timeout``, and any
+    :func:`pt_widgets.queries.chat` parameter (``max_tokens``, ``temperature``…). Returns a
+    copy of the frame with ``response``, ``finish_reason``, token counts, ``latency_s``,
+    ``attempts`` and ``error`` columns.
     """
     from .queries import chat
 
-    def call(text: str) -> Any:
-        return chat(ws, endpoint, text, system=system, retry=NO_RETRY, timeout=timeout,
-                    cancel=cancel, **params)
-
-    return _generation_batch(ws, "chat", endpoint, data, column, call, max_workers, retry,
-                             progress, cancel)
+    return _generation_batch(chat, "chat", ws, endpoint, data, column, system=system,
+                             **options)
 
 
-def batch_completions(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    max_workers: int = 32,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-    **params: Any,
-) -> pd.DataFrame:
-    """Like :func:`batch_chat` for a completions endpoint (one prompt per row)."""
+def batch_completions(ws: Workspace, endpoint: str, data: Any, column: str | None = None,
+                      **options: Any) -> pd.DataFrame:
+    """Like :func:`batch_chat` for a completions endpoint (one prompt per row, no system)."""
     from .queries import completions
 
-    def call(text: str) -> Any:
-        return completions(ws, endpoint, text, retry=NO_RETRY, timeout=timeout, cancel=cancel,
-                           **params)
-
-    return _generation_batch(ws, "completions", endpoint, data, column, call, max_workers,
-                             retry, progress, cancel)
+    return _generation_batch(completions, "completions", ws, endpoint, data, column,
+                             **options)
 
 
 def batch_embeddings(

@@ -375,27 +375,37 @@ class ServingEndpoint:
 
     @property
     def served_entities(self) -> tuple[ServedEntity, ...]:
-        """The entities being rolled out if an update is pending, else the live ones."""
-        for cfg in (self.pending_config, self.config):
-            if cfg is not None and cfg.served_entities:
-                return cfg.served_entities
-        return ()
-
-    @property
-    def live_entities(self) -> tuple[ServedEntity, ...]:
+        """The entities of the live config: what answers queries now."""
         return self.config.served_entities if self.config else ()
 
     @property
+    def pending_served_entities(self) -> tuple[ServedEntity, ...]:
+        """The entities of the pending config (being rolled out), ``()`` when none is."""
+        return self.pending_config.served_entities if self.pending_config else ()
+
+    @property
+    def latest_served_entities(self) -> tuple[ServedEntity, ...]:
+        """The pending entities during an update, else the live ones: what a deploy waits on."""
+        return self.pending_served_entities or self.served_entities
+
+    @property
+    def display_entity(self) -> ServedEntity | None:
+        """The first live entity, or the first pending one while the first config rolls out:
+        the one a listing row shows."""
+        entities = self.served_entities or self.pending_served_entities
+        return entities[0] if entities else None
+
+    @property
     def state_message(self) -> str:
-        """The most useful deployment message of the entities (failed ones first)."""
-        entities = sorted(self.served_entities,
+        """The most useful deployment message of the latest entities (failed ones first)."""
+        entities = sorted(self.latest_served_entities,
                           key=lambda e: e.deployment not in FAILED_DEPLOYMENTS)
         messages = (e.deployment_state_message for e in entities)
         return next((m for m in messages if m), "")
 
     def to_row(self) -> JSON:
         """One DataFrame row: the fields users scan a list of endpoints for."""
-        entity = self.served_entities[0] if self.served_entities else None
+        entity = self.display_entity
         return {
             "name": self.name,
             "ready": self.state.ready,

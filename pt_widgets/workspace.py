@@ -16,6 +16,7 @@ The token never leaves this object: no ``repr``, ``str`` or log line contains it
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -272,6 +273,18 @@ class _Api:
         return func if obj is None else types.MethodType(func, obj)
 
 
+class _ApiWithWorkspaceAs(_Api):
+    """Like :class:`_Api` for a function that takes the workspace as a keyword (``taken=``)."""
+
+    def __init__(self, module: str, name: str, keyword: str) -> None:
+        super().__init__(module, name)
+        self.keyword = keyword
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        func = getattr(importlib.import_module(self.module, __package__), str(self.name))
+        return func if obj is None else functools.partial(func, **{self.keyword: obj})
+
+
 class Workspace:
     """One workspace: where requests go and how they are authenticated.
 
@@ -420,10 +433,11 @@ class Workspace:
     endpoint = _Api(".endpoints", "get_endpoint")
     endpoint_exists = _Api(".endpoints", "endpoint_exists")
     list_endpoints = _Api(".endpoints", "list_endpoints")
-    endpoints = _Api(".endpoints", "endpoints_frame")
+    endpoints = _Api(".endpoints", "list_endpoints")  # a Listing, like catalogs()/models()
     delete_endpoint = _Api(".endpoints", "delete_endpoint")
     build_logs = _Api(".endpoints", "build_logs")
-    suggest_endpoint_name = _Api(".endpoints", "suggest_endpoint_name_for")
+    # pt_widgets.suggest_endpoint_name with taken=this workspace (its endpoints' names)
+    suggest_endpoint_name = _ApiWithWorkspaceAs(".endpoints", "suggest_endpoint_name", "taken")
 
     chat = _Api(".queries", "chat")
     completions = _Api(".queries", "completions")

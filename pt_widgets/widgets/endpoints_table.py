@@ -78,7 +78,7 @@ class EndpointsPart(Part):
 
 
 def endpoint_row(e: ServingEndpoint) -> dict[str, Any]:
-    entity = e.served_entities[0] if e.served_entities else None
+    entity = e.display_entity
     return {
         "name": e.name,
         "ready": e.state.ready or "",

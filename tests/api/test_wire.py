@@ -52,7 +52,10 @@ def test_create_response_maps_to_a_pending_endpoint():
     ep = ServingEndpoint.from_wire(CREATE_RESPONSE)
     assert ep.name == "llama-pt" and ep.config is None
     assert ep.is_updating and not ep.is_ready and not ep.update_failed
-    entity = ep.served_entities[0]
+    assert ep.served_entities == ()  # nothing is live yet: the entity is only pending
+    entity = ep.pending_served_entities[0]
+    assert ep.latest_served_entities == ep.pending_served_entities
+    assert ep.display_entity == entity
     assert (entity.entity_name, entity.entity_version) == ("system.ai.llama2_7b", "1")
     assert entity.deployment == "DEPLOYMENT_CREATING"
     assert entity.max_dbus == 24.0
