@@ -48,8 +48,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "completions": (".queries", "completions"),
     "embeddings": (".queries", "embeddings"),
     "stream_chat": (".queries", "stream_chat"),
-    "QueryResult": (".queries", "QueryResult"),
-    "EmbeddingsResult": (".queries", "EmbeddingsResult"),
+    "QueryResult": (".results", "QueryResult"),
+    "EmbeddingsResult": (".results", "EmbeddingsResult"),
     "ChatStream": (".queries", "ChatStream"),
     # batch
     "batch_chat": (".batch", "batch_chat"),

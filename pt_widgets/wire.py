@@ -6,6 +6,11 @@ Objects are frozen dataclasses built with ``from_wire``; each keeps the full JSO
 from in ``raw`` (excluded from repr and equality) so nothing the server sends is lost.
 Request bodies are built by ``*_request`` functions that drop unset fields, because the
 server treats an absent field and an explicit ``null`` differently.
+
+Why one module of about 600 lines: the architecture keeps *one* place in the client that
+maps wire JSON to Python, so a field name lives here and nowhere else; the sections
+(Unity Catalog, optimization info, serving endpoints, request bodies, query answers) are
+plain frozen dataclasses with no logic beyond parsing.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "TopLogprob",
     "TokenLogprob",
     "Choice",
+    "Completion",
     "ChatCompletion",
     "EmbeddingItem",
     "EmbeddingsResponse",
@@ -556,8 +562,12 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class ChatCompletion:
-    """``chat.completion`` or ``text_completion``: same envelope, choices differ."""
+class Completion:
+    """A generation answer: ``chat.completion`` or ``text_completion`` (``object`` says which).
+
+    One type for both because the wire envelope is the same; only a choice's text sits in
+    ``message.content`` (chat) or ``text`` (completions), which :class:`Choice` reads.
+    """
 
     id: str | None = None
     object: str | None = None
@@ -568,7 +578,7 @@ class ChatCompletion:
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_wire(cls, data: JSON) -> ChatCompletion:
+    def from_wire(cls, data: JSON) -> Completion:
         if isinstance(data.get("predictions"), list) and "choices" not in data:
             data = _from_predictions(data)
         return _simple(
@@ -577,6 +587,9 @@ class ChatCompletion:
             choices=tuple(Choice.from_wire(c) for c in data.get("choices") or []),
             usage=Usage.from_wire(data.get("usage")),
         )
+
+
+ChatCompletion = Completion  # the old name, from when only chat answers were mapped
 
 
 def _from_predictions(data: JSON) -> JSON:
