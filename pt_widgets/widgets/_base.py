@@ -7,7 +7,7 @@ App), and answers requests addressed to its scope (``"slider:..."``). So the App
 anywidget (it also works where only anywidgets render, e.g. marimo) and the standalone
 widgets run the very same code.
 
-Wire protocol over custom messages (``model.send`` / ``msg:custom``):
+Message protocol over custom messages (``model.send`` / ``msg:custom``):
 
 * browser -> kernel ``{"ptw": "request", "id", "method": "scope:name", "params"}``
 * kernel -> browser ``{"ptw": "response", "id", "ok": true, "result"}`` or
@@ -252,6 +252,20 @@ def declare(parts: dict[str, tuple[str, type[Part]]]) -> dict[str, traitlets.Tra
 # --------------------------------------------------------------------------- the host
 
 
+def _reject_unknown(cls: type[PtWidget], kwargs: dict[str, Any]) -> None:
+    """A misspelt option (``ModelPicker(modle=...)``) is a ``TypeError``, as lonboard's
+    layers do, instead of being set as a stray attribute and silently doing nothing.
+
+    Accepted: the widget's traits (its synced state, plus ipywidgets' ``layout`` & co.).
+    """
+    unknown = sorted(k for k in kwargs if not cls.class_traits().get(k))
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise TypeError(f"{cls.__name__}() got unexpected keyword argument{plural} {names}; "
+                        f"see help({cls.__name__}) for its options.")
+
+
 class PtWidget(anywidget.AnyWidget):
     """Base of all pt_widgets widgets (see the module docstring for the protocol)."""
 
@@ -263,6 +277,7 @@ class PtWidget(anywidget.AnyWidget):
     PARTS: ClassVar[dict[str, tuple[str, type[Part]]]] = {}
 
     def __init__(self, *, workspace: Workspace | None = None, **kwargs: Any) -> None:
+        _reject_unknown(type(self), kwargs)
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pt_widgets")
         self._ws_given = workspace

@@ -274,15 +274,15 @@ class DeployPanel(DeployAPI, PtWidget):
                  sizing: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if model and version:
-            wire = _wire_sizing(sizing) if sizing else {"scheme": "default"}
-            self.part.configure(model, str(version), wire)
+            state = _sizing_state(sizing) if sizing else {"scheme": "default"}
+            self.part.configure(model, str(version), state)
 
     @property
     def part(self) -> DeployPart:  # type: ignore[override]
         return self.parts["deploy"]  # type: ignore[return-value]
 
 
-def _wire_sizing(args: dict[str, Any]) -> dict[str, Any]:
+def _sizing_state(args: dict[str, Any]) -> dict[str, Any]:
     """``SizingPlan.validate`` arguments -> the JSON the panel keeps (inverse of above)."""
     if "model_units" in args:
         return {"scheme": "model_units", "provisioned_model_units": args["model_units"]}

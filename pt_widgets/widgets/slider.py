@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import traitlets as t
 
+from ..sizing import MODEL_UNITS as UNITS  # the scheme words live in sizing.py
+from ..sizing import TOKENS_PER_SECOND as TOKENS
 from ._base import Facade, Part, PtWidget, Request, declare, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sizing import Estimate, Sizing, SizingPlan
 
-TOKENS = "tokens_per_second"
-UNITS = "model_units"
 DEFAULT_MAX_CHUNKS = 20
 
 
