@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import Cancelled, ValidationError
@@ -32,6 +32,7 @@ R = TypeVar("R")
 __all__ = [
     "BATCH_RETRY",
     "Outcome",
+    "BatchOptions",
     "run_batch",
     "batch_chat",
     "batch_completions",
@@ -200,34 +201,48 @@ def _column(data: Any, column: str | None) -> tuple[list[str], Any, Any]:
     return texts, frame.index, frame
 
 
-def _generation_batch(
-    query: Callable[..., Any],
-    kind: str,
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None,
-    *,
-    max_workers: int = 32,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-    **params: Any,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs (the same for chat, completions and embeddings).
+
+    ``max_workers`` requests at a time; ``retry`` for 429/503 (:data:`BATCH_RETRY`: time,
+    not attempts); ``progress`` True (a bar), False or ``callable(done, total)``;
+    ``cancel`` an Event that stops starting rows; ``timeout`` the read timeout per request.
+    """
+
+    max_workers: int = 32
+    retry: RetryPolicy = BATCH_RETRY
+    progress: bool | Progress | None = True
+    cancel: threading.Event | None = None
+    timeout: float | None = None
+
+    @classmethod
+    def take(cls, options: dict[str, Any], **defaults: Any) -> BatchOptions:
+        """Pop this class's fields out of ``options`` (the rest are query parameters)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**defaults, **{k: options.pop(k) for k in list(options) if k in names}})
+
+    def run(self, items: Sequence[T], call: Callable[[T], R], label: str) -> list[Outcome[R]]:
+        """:func:`run_batch` with this progress display."""
+        report, finish = _progress(self.progress, len(items), label)
+        try:
+            return run_batch(items, call, max_workers=self.max_workers, retry=self.retry,
+                             progress=report, cancel=self.cancel)
+        finally:
+            finish()
+
+
+def _generation_batch(query: Callable[..., Any], kind: str, ws: Workspace, endpoint: str,
+                      data: Any, column: str | None, **options: Any) -> pd.DataFrame:
     """One ``query(ws, endpoint, text, ...)`` per row; the frame with the answer columns."""
+    batch = BatchOptions.take(options)
     texts, _, frame = _column(data, column)
 
     def call(text: str) -> Any:
-        return query(ws, endpoint, text, retry=NO_RETRY, timeout=timeout, cancel=cancel,
-                     **params)
+        return query(ws, endpoint, text, retry=NO_RETRY, timeout=batch.timeout,
+                     cancel=batch.cancel, **options)
 
-    report, finish = _progress(progress, len(texts), f"{kind} {endpoint}")
-    try:
-        outcomes = run_batch(texts, call, max_workers=max_workers, retry=retry,
-                             progress=report, cancel=cancel)
-    finally:
-        finish()
+    outcomes = batch.run(texts, call, f"{kind} {endpoint}")
     frame["response"] = [o.value.text if o.value is not None else None for o in outcomes]
     frame["finish_reason"] = [o.value.finish_reason if o.value else None for o in outcomes]
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
@@ -246,9 +261,9 @@ def batch_chat(ws: Workspace, endpoint: str, data: Any, column: str | None = Non
     tripping its concurrency limit; a 429 is retried after its ``Retry-After``.
 
     ``data`` is a DataFrame (``column`` defaults to its only column, or ``prompt``/``text``),
-    a Series or a list. ``options``: ``max_workers`` (32), ``retry`` (:data:`BATCH_RETRY`),
-    ``progress`` (True: a bar), ``cancel`` (an Event), ``timeout``, and any
-    :func:`pt_widgets.queries.chat` parameter (``max_tokens``, ``temperature``…). Returns a
+    a Series or a list. ``options`` are :class:`BatchOptions` (``max_workers``, ``retry``,
+    ``progress``, ``cancel``, ``timeout``) and any :func:`pt_widgets.queries.chat`
+    parameter (``max_tokens``, ``temperature``…). Returns a
     copy of the frame with ``response``, ``finish_reason``, token counts, ``latency_s``,
     ``attempts`` and ``error`` columns.
     """
@@ -267,27 +282,18 @@ def batch_completions(ws: Workspace, endpoint: str, data: Any, column: str | Non
                              **options)
 
 
-def batch_embeddings(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    batch_size: int = 16,
-    normalize: bool = False,
-    max_workers: int = 4,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-) -> pd.DataFrame:
+def batch_embeddings(ws: Workspace, endpoint: str, data: Any, column: str | None = None, *,
+                     batch_size: int = 16, normalize: bool = False,
+                     **options: Any) -> pd.DataFrame:
     """Embed every text of ``data[column]``, ``batch_size`` texts per request, in order.
 
-    Adds ``embedding``, ``dimensions``, ``norm`` and ``error`` columns; a failed request marks
+    ``options`` are :class:`BatchOptions` (``max_workers`` defaults to 4 here). Adds
+    ``embedding``, ``dimensions``, ``norm`` and ``error`` columns; a failed request marks
     the rows of its group with the error and leaves the rest of the batch alone.
     """
     from .queries import embeddings
 
+    batch = BatchOptions(**{"max_workers": 4, **options})
     if batch_size < 1:
         raise ValidationError(f"batch_size must be at least 1, not {batch_size}.")
     texts, _, frame = _column(data, column)
@@ -295,14 +301,9 @@ def batch_embeddings(
 
     def call(group: list[str]) -> Any:
         return embeddings(ws, endpoint, group, normalize=normalize, retry=NO_RETRY,
-                          timeout=timeout, cancel=cancel)
+                          timeout=batch.timeout, cancel=batch.cancel)
 
-    report, finish = _progress(progress, len(groups), f"embeddings {endpoint}")
-    try:
-        outcomes = run_batch(groups, call, max_workers=max_workers, retry=retry,
-                             progress=report, cancel=cancel)
-    finally:
-        finish()
+    outcomes = batch.run(groups, call, f"embeddings {endpoint}")
     vectors: list[list[float] | None] = []
     errors: list[str | None] = []
     for group, outcome in zip(groups, outcomes, strict=True):

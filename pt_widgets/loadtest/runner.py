@@ -104,7 +104,7 @@ class LoadTest:
     widget draws).
 
     Options: ``seconds_per_level`` (15), ``max_requests_per_level`` (200), ``max_tokens``
-    (32), ``prompt``, ``drain_s`` (10), ``timeout`` (60): see :func:`plan_load_test`;
+    (32), ``prompt``, ``drain_s`` (10), ``timeout`` (60) go to :func:`plan_load_test`;
     ``temperature`` (0), ``stream`` (True: chat answers stream, for the time to first
     token), ``target_concurrency`` (the level the recommendation is for; default the
     highest), ``metrics`` (True: poll the provisioned rate), ``cancel`` (an Event that
@@ -117,23 +117,15 @@ class LoadTest:
         endpoint: str,
         concurrency: int | Iterable[int] = (1, 2, 4, 8),
         *,
-        seconds_per_level: float = 15.0,
-        max_requests_per_level: int = 200,
-        max_tokens: int = 32,
-        prompt: str | None = None,
         temperature: float | None = 0.0,
         stream: bool = True,
-        drain_s: float = 10.0,
-        timeout: float = 60.0,
         target_concurrency: int | None = None,
         metrics: bool = True,
         cancel: threading.Event | None = None,
         on_event: EventHandler | None = None,
+        **plan: Any,
     ) -> None:
-        self.plan = plan_load_test(endpoint, concurrency, seconds_per_level=seconds_per_level,
-                                   max_requests_per_level=max_requests_per_level,
-                                   max_tokens=max_tokens, prompt=prompt, drain_s=drain_s,
-                                   timeout=timeout)
+        self.plan = plan_load_test(endpoint, concurrency, **plan)
         self._ws = ws
         self.temperature = temperature
         self.stream = stream

@@ -296,6 +296,14 @@ class PtWidget(anywidget.AnyWidget):
             if setup is not None:
                 setup()
 
+    @property
+    def part(self) -> Any:
+        """The part of a one-part widget (every standalone panel; the App has several)."""
+        if len(self.parts) != 1:
+            raise AttributeError(f"{type(self).__name__} has {len(self.parts)} parts: use "
+                                 ".parts[scope].")
+        return next(iter(self.parts.values()))
+
     # -- workspace ----------------------------------------------------------------------
     @property
     def workspace(self) -> Workspace:

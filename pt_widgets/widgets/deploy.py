@@ -277,10 +277,6 @@ class DeployPanel(DeployAPI, PtWidget):
             state = _sizing_state(sizing) if sizing else {"scheme": "default"}
             self.part.configure(model, str(version), state)
 
-    @property
-    def part(self) -> DeployPart:  # type: ignore[override]
-        return self.parts["deploy"]  # type: ignore[return-value]
-
 
 def _sizing_state(args: dict[str, Any]) -> dict[str, Any]:
     """``SizingPlan.validate`` arguments -> the JSON the panel keeps (inverse of above)."""

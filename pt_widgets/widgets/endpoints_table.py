@@ -135,7 +135,3 @@ class EndpointsTable(EndpointsAPI, PtWidget):
     PARTS: ClassVar = {"endpoints": ("", EndpointsPart)}
     _kind = t.Unicode("endpoints").tag(sync=True)
     vars().update(declare(PARTS))
-
-    @property
-    def part(self) -> EndpointsPart:  # type: ignore[override]
-        return self.parts["endpoints"]  # type: ignore[return-value]

@@ -241,7 +241,3 @@ class ModelPicker(PickerAPI, PtWidget):
     PARTS: ClassVar = {"picker": ("", PickerPart)}
     _kind = t.Unicode("picker").tag(sync=True)
     vars().update(declare(PARTS))
-
-    @property
-    def part(self) -> PickerPart:  # type: ignore[override]
-        return self.parts["picker"]  # type: ignore[return-value]

@@ -415,7 +415,3 @@ class Playground(PlaygroundAPI, PtWidget):
         super().__init__(**kwargs)
         if endpoint:
             self.endpoint = endpoint
-
-    @property
-    def part(self) -> PlaygroundPart:  # type: ignore[override]
-        return self.parts["playground"]  # type: ignore[return-value]

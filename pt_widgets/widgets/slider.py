@@ -219,7 +219,3 @@ class ThroughputSlider(SliderAPI, PtWidget):
         super().__init__(**kwargs)
         if model and version:
             self.part.load(model, version)
-
-    @property
-    def part(self) -> SliderPart:  # type: ignore[override]
-        return self.parts["slider"]  # type: ignore[return-value]
