@@ -75,6 +75,21 @@ def test_ready_endpoint_and_row():
     assert "raw" not in row
 
 
+def test_during_an_update_served_entities_are_the_live_ones():
+    live = {"served_entities": [{"name": "e", "entity_name": "a.b.m", "entity_version": "1",
+                                 "min_provisioned_throughput": 60,
+                                 "max_provisioned_throughput": 60}]}
+    pending = {"served_entities": [{"name": "e", "entity_name": "a.b.m", "entity_version": "1",
+                                    "min_provisioned_throughput": 60,
+                                    "max_provisioned_throughput": 240}]}
+    ep = ServingEndpoint.from_wire({"name": "x", "config": live, "pending_config": pending,
+                                    "state": {"ready": "READY", "config_update": "IN_PROGRESS"}})
+    assert ep.served_entities[0].max_provisioned_throughput == 60  # what answers now
+    assert ep.pending_served_entities[0].max_provisioned_throughput == 240
+    assert ep.latest_served_entities == ep.pending_served_entities  # what a deploy waits on
+    assert ep.to_row()["max_provisioned_throughput"] == 60
+
+
 def test_list_summary_and_legacy_served_models_parse():
     summary = {"name": "e", "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
                "config": {"served_models": [{"name": "m-3", "model_name": "a.b.m",
