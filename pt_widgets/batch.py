@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import Cancelled, ValidationError
-from .transport import NO_RETRY, RetryPolicy, api_retry_delay, retry
+from .transport import NO_RETRY, RetryPolicy, api_retry_delay, with_retries
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -81,7 +81,7 @@ def _run_one(
         return api_retry_delay(exc, attempt, elapsed, policy)
 
     try:
-        value = retry(once, delay_after, cancel=cancel, cancelled=_RowCancelled)
+        value = with_retries(once, delay_after, cancel=cancel, cancelled=_RowCancelled)
     except (Cancelled, _RowCancelled):
         return Outcome(index, None, CANCELLED, attempts, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts

@@ -32,7 +32,7 @@ from .errors import (
     WaitTimeout,
 )
 from .sizing import MODEL_UNITS, Sizing, SizingPlan, sizing_plan
-from .transport import in_background, retry
+from .transport import in_background, with_retries
 from .wire import (
     FAILED_DEPLOYMENTS,
     ServedEntityInput,
@@ -303,7 +303,7 @@ def wait_until_ready(
             ) from None
         return delay
 
-    return retry(poll, delay_after, cancel=cancel, cancelled=lambda: Cancelled(
+    return with_retries(poll, delay_after, cancel=cancel, cancelled=lambda: Cancelled(
         f"Stopped waiting for endpoint '{name}'; the deployment goes on in the workspace."))
 
 

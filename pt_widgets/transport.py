@@ -5,7 +5,7 @@ Apart from :mod:`pt_widgets.workspace` (which *resolves* a workspace: host, cred
 so the policy can change without touching connection resolution, and so deploy waits,
 batch retries and the load test share one loop instead of three:
 
-* :func:`retry` calls a function until it returns, asking ``delay_after(exc, attempt,
+* :func:`with_retries` calls a function until it returns, asking ``delay_after(exc, attempt,
   elapsed)`` after each failure how long to wait (``None``: give up, raise it). Every wait
   wakes as soon as ``cancel`` is set. The request below, ``batch``'s per-row retries and
   ``endpoints.wait_until_ready`` are all this loop with a different ``delay_after``.
@@ -43,11 +43,13 @@ __all__ = [
     "NO_RETRY",
     "START_LOCAL_HINT",
     "retry_delay",
-    "retry",
+    "api_retry_delay",
+    "with_retries",
     "pause",
     "sleep_or_cancel",
     "send",
     "decode_json",
+    "query_params",
     "in_background",
     "unreachable_sentence",
     "is_loopback",
@@ -143,7 +145,7 @@ def sleep_or_cancel(seconds: float, cancel: threading.Event | None) -> None:
 DelayAfter = Callable[[Exception, int, float], "float | None"]
 
 
-def retry(
+def with_retries(
     call: Callable[[], T],
     delay_after: DelayAfter,
     *,
@@ -235,7 +237,7 @@ def send(
             log.debug("HTTP %s on %s %s; retrying in %.1f s", status, method, path, delay)
         return delay
 
-    return retry(once, delay_after, cancel=cancel,
+    return with_retries(once, delay_after, cancel=cancel,
                  cancelled=lambda: Cancelled(f"Cancelled before {method} {path} was sent."))
 
 
