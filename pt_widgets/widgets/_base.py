@@ -205,6 +205,18 @@ class Part:
         return {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")}
 
 
+class WaitsForPart:
+    """``wait()`` for a panel's Python API: block until its part settles, return the panel
+    (so ``picker.select(...).wait()`` chains)."""
+
+    part: Any
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Block until the panel's background lookup is done (raises its error, if any)."""
+        self.part.wait(timeout)
+        return self
+
+
 class Facade:
     """A part seen from Python inside a multi-part widget: ``app.slider.max_value``.
 

@@ -15,7 +15,7 @@ import traitlets as t
 
 from ..sizing import MODEL_UNITS as UNITS  # the scheme words live in sizing.py
 from ..sizing import TOKENS_PER_SECOND as TOKENS
-from ._base import Facade, Part, PtWidget, Request, declare, describe_error
+from ._base import Facade, Part, PtWidget, Request, WaitsForPart, declare, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sizing import Estimate, Sizing, SizingPlan
@@ -160,7 +160,7 @@ def _nearest(value: int, chunk: int) -> int:
     return int(round(value / chunk)) * chunk
 
 
-class SliderAPI:
+class SliderAPI(WaitsForPart):
     """Python methods of a throughput slider (standalone widget or ``App().slider``)."""
 
     part: SliderPart
@@ -192,10 +192,6 @@ class SliderAPI:
         if scale_to_zero is not None:
             values["scale_to_zero"] = bool(scale_to_zero)
         self.part.set(**values)
-        return self
-
-    def wait(self, timeout: float = 120.0) -> Any:
-        self.part.wait(timeout)
         return self
 
 
