@@ -19,7 +19,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     # connect
     "connect": (".workspace", "connect"),
     "Workspace": (".workspace", "Workspace"),
-    "RetryPolicy": (".workspace", "RetryPolicy"),
+    "RetryPolicy": (".transport", "RetryPolicy"),
     "find_local_workspace": (".workspace", "find_local_workspace"),
     # catalog
     "list_catalogs": (".catalog", "list_catalogs"),
@@ -46,8 +46,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "completions": (".queries", "completions"),
     "embeddings": (".queries", "embeddings"),
     "stream_chat": (".queries", "stream_chat"),
-    "QueryResult": (".queries", "QueryResult"),
-    "EmbeddingsResult": (".queries", "EmbeddingsResult"),
+    "QueryResult": (".results", "QueryResult"),
+    "EmbeddingsResult": (".results", "EmbeddingsResult"),
     "ChatStream": (".queries", "ChatStream"),
     # batch
     "batch_chat": (".batch", "batch_chat"),
@@ -244,6 +244,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         stream_chat,
     )
     from .sizing import Estimate, Sizing, SizingPlan, get_optimization_info, sizing_plan
+    from .transport import RetryPolicy
     from .widgets import (
         App,
         ComparePanel,
@@ -255,4 +256,4 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         ThroughputSlider,
     )
     from .wire import OptimizationInfo, ServingEndpoint
-    from .workspace import RetryPolicy, Workspace, connect, find_local_workspace
+    from .workspace import Workspace, connect, find_local_workspace

@@ -10,17 +10,16 @@ not run are marked cancelled.
 
 from __future__ import annotations
 
-import random
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import ApiError, Cancelled, ValidationError
-from .workspace import NO_RETRY, RetryPolicy, retry_delay
+from .errors import Cancelled, ValidationError
+from .transport import NO_RETRY, RetryPolicy, api_retry_delay, with_retries
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -33,6 +32,7 @@ R = TypeVar("R")
 __all__ = [
     "BATCH_RETRY",
     "Outcome",
+    "BatchOptions",
     "run_batch",
     "batch_chat",
     "batch_completions",
@@ -57,10 +57,8 @@ class Outcome(Generic[R]):
     latency_s: float
 
 
-def _retry_after(exc: BaseException) -> tuple[int, float | None] | None:
-    if isinstance(exc, ApiError):
-        return exc.status, exc.retry_after
-    return None
+class _RowCancelled(Exception):
+    """Raised by the retry loop when ``cancel`` is set: the row becomes "cancelled"."""
 
 
 def _run_one(
@@ -72,30 +70,24 @@ def _run_one(
 ) -> Outcome[R]:
     """Call ``fn(item)`` with retries on retryable API errors; never raises."""
     started = time.monotonic()
-    attempt = 0
-    while True:
-        if cancel is not None and cancel.is_set():
-            return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
-        try:
-            value = fn(item)
-            return Outcome(index, value, None, attempt + 1, time.monotonic() - started)
-        except Cancelled:
-            return Outcome(index, None, CANCELLED, attempt + 1, time.monotonic() - started)
-        except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts
-            info = _retry_after(exc)
-            delay = None
-            if info is not None:
-                delay = retry_delay(info[0], info[1], attempt, time.monotonic() - started,
-                                    policy, jitter=random.random())
-            if delay is None:
-                return Outcome(index, None, str(exc) or type(exc).__name__, attempt + 1,
-                               time.monotonic() - started)
-        attempt += 1
-        if cancel is not None:
-            if cancel.wait(delay):
-                return Outcome(index, None, CANCELLED, attempt, time.monotonic() - started)
-        else:
-            time.sleep(delay)
+    attempts = 0
+
+    def once() -> R:
+        nonlocal attempts
+        attempts += 1
+        return fn(item)
+
+    def delay_after(exc: Exception, attempt: int, elapsed: float) -> float | None:
+        return api_retry_delay(exc, attempt, elapsed, policy)
+
+    try:
+        value = with_retries(once, delay_after, cancel=cancel, cancelled=_RowCancelled)
+    except (Cancelled, _RowCancelled):
+        return Outcome(index, None, CANCELLED, attempts, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - per-row errors are values, not aborts
+        return Outcome(index, None, str(exc) or type(exc).__name__, attempts,
+                       time.monotonic() - started)
+    return Outcome(index, value, None, attempts, time.monotonic() - started)
 
 
 def run_batch(
@@ -209,18 +201,48 @@ def _column(data: Any, column: str | None) -> tuple[list[str], Any, Any]:
     return texts, frame.index, frame
 
 
-def _generation_batch(
-    ws: Workspace, kind: str, endpoint: str, data: Any, column: str | None,
-    call: Callable[[str], Any], max_workers: int, retry: RetryPolicy,
-    progress: bool | Progress | None, cancel: threading.Event | None,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs (the same for chat, completions and embeddings).
+
+    ``max_workers`` requests at a time; ``retry`` for 429/503 (:data:`BATCH_RETRY`: time,
+    not attempts); ``progress`` True (a bar), False or ``callable(done, total)``;
+    ``cancel`` an Event that stops starting rows; ``timeout`` the read timeout per request.
+    """
+
+    max_workers: int = 32
+    retry: RetryPolicy = BATCH_RETRY
+    progress: bool | Progress | None = True
+    cancel: threading.Event | None = None
+    timeout: float | None = None
+
+    @classmethod
+    def take(cls, options: dict[str, Any], **defaults: Any) -> BatchOptions:
+        """Pop this class's fields out of ``options`` (the rest are query parameters)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**defaults, **{k: options.pop(k) for k in list(options) if k in names}})
+
+    def run(self, items: Sequence[T], call: Callable[[T], R], label: str) -> list[Outcome[R]]:
+        """:func:`run_batch` with this progress display."""
+        report, finish = _progress(self.progress, len(items), label)
+        try:
+            return run_batch(items, call, max_workers=self.max_workers, retry=self.retry,
+                             progress=report, cancel=self.cancel)
+        finally:
+            finish()
+
+
+def _generation_batch(query: Callable[..., Any], kind: str, ws: Workspace, endpoint: str,
+                      data: Any, column: str | None, **options: Any) -> pd.DataFrame:
+    """One ``query(ws, endpoint, text, ...)`` per row; the frame with the answer columns."""
+    batch = BatchOptions.take(options)
     texts, _, frame = _column(data, column)
-    report, finish = _progress(progress, len(texts), f"{kind} {endpoint}")
-    try:
-        outcomes = run_batch(texts, call, max_workers=max_workers, retry=retry,
-                             progress=report, cancel=cancel)
-    finally:
-        finish()
+
+    def call(text: str) -> Any:
+        return query(ws, endpoint, text, retry=NO_RETRY, timeout=batch.timeout,
+                     cancel=batch.cancel, **options)
+
+    outcomes = batch.run(texts, call, f"{kind} {endpoint}")
     frame["response"] = [o.value.text if o.value is not None else None for o in outcomes]
     frame["finish_reason"] = [o.value.finish_reason if o.value else None for o in outcomes]
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
@@ -231,85 +253,47 @@ def _generation_batch(
     return frame
 
 
-def batch_chat(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    system: str | None = None,
-    max_workers: int = 32,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-    **params: Any,
-) -> pd.DataFrame:
+def batch_chat(ws: Workspace, endpoint: str, data: Any, column: str | None = None, *,
+               system: str | None = None, **options: Any) -> pd.DataFrame:
     """Send every prompt of ``data[column]`` as a one-turn chat, ``max_workers`` at a time.
 
     32 workers keep a provisioned-throughput server's continuous batching busy without
     tripping its concurrency limit; a 429 is retried after its ``Retry-After``.
 
     ``data`` is a DataFrame (``column`` defaults to its only column, or ``prompt``/``text``),
-    a Series or a list. ``params`` are :func:`pt_widgets.queries.chat` parameters
-    (``max_tokens``, ``temperature``…). Returns a copy of the frame with ``response``,
-    ``finish_reason``, token counts, ``latency_s``, ``attempts`` and ``error`` columns.
+    a Series or a list. ``options`` are :class:`BatchOptions` (``max_workers``, ``retry``,
+    ``progress``, ``cancel``, ``timeout``) and any :func:`pt_widgets.queries.chat`
+    parameter (``max_tokens``, ``temperature``…). Returns a
+    copy of the frame with ``response``, ``finish_reason``, token counts, ``latency_s``,
+    ``attempts`` and ``error`` columns.
     """
     from .queries import chat
 
-    def call(text: str) -> Any:
-        return chat(ws, endpoint, text, system=system, retry=NO_RETRY, timeout=timeout,
-                    cancel=cancel, **params)
-
-    return _generation_batch(ws, "chat", endpoint, data, column, call, max_workers, retry,
-                             progress, cancel)
+    return _generation_batch(chat, "chat", ws, endpoint, data, column, system=system,
+                             **options)
 
 
-def batch_completions(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    max_workers: int = 32,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-    **params: Any,
-) -> pd.DataFrame:
-    """Like :func:`batch_chat` for a completions endpoint (one prompt per row)."""
+def batch_completions(ws: Workspace, endpoint: str, data: Any, column: str | None = None,
+                      **options: Any) -> pd.DataFrame:
+    """Like :func:`batch_chat` for a completions endpoint (one prompt per row, no system)."""
     from .queries import completions
 
-    def call(text: str) -> Any:
-        return completions(ws, endpoint, text, retry=NO_RETRY, timeout=timeout, cancel=cancel,
-                           **params)
-
-    return _generation_batch(ws, "completions", endpoint, data, column, call, max_workers,
-                             retry, progress, cancel)
+    return _generation_batch(completions, "completions", ws, endpoint, data, column,
+                             **options)
 
 
-def batch_embeddings(
-    ws: Workspace,
-    endpoint: str,
-    data: Any,
-    column: str | None = None,
-    *,
-    batch_size: int = 16,
-    normalize: bool = False,
-    max_workers: int = 4,
-    retry: RetryPolicy = BATCH_RETRY,
-    progress: bool | Progress | None = True,
-    cancel: threading.Event | None = None,
-    timeout: float | None = None,
-) -> pd.DataFrame:
+def batch_embeddings(ws: Workspace, endpoint: str, data: Any, column: str | None = None, *,
+                     batch_size: int = 16, normalize: bool = False,
+                     **options: Any) -> pd.DataFrame:
     """Embed every text of ``data[column]``, ``batch_size`` texts per request, in order.
 
-    Adds ``embedding``, ``dimensions``, ``norm`` and ``error`` columns; a failed request marks
+    ``options`` are :class:`BatchOptions` (``max_workers`` defaults to 4 here). Adds
+    ``embedding``, ``dimensions``, ``norm`` and ``error`` columns; a failed request marks
     the rows of its group with the error and leaves the rest of the batch alone.
     """
     from .queries import embeddings
 
+    batch = BatchOptions(**{"max_workers": 4, **options})
     if batch_size < 1:
         raise ValidationError(f"batch_size must be at least 1, not {batch_size}.")
     texts, _, frame = _column(data, column)
@@ -317,14 +301,9 @@ def batch_embeddings(
 
     def call(group: list[str]) -> Any:
         return embeddings(ws, endpoint, group, normalize=normalize, retry=NO_RETRY,
-                          timeout=timeout, cancel=cancel)
+                          timeout=batch.timeout, cancel=batch.cancel)
 
-    report, finish = _progress(progress, len(groups), f"embeddings {endpoint}")
-    try:
-        outcomes = run_batch(groups, call, max_workers=max_workers, retry=retry,
-                             progress=report, cancel=cancel)
-    finally:
-        finish()
+    outcomes = batch.run(groups, call, f"embeddings {endpoint}")
     vectors: list[list[float] | None] = []
     errors: list[str | None] = []
     for group, outcome in zip(groups, outcomes, strict=True):

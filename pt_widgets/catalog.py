@@ -52,7 +52,9 @@ def name_matcher(pattern: str | None) -> Callable[[str], bool]:
 class Listing(Generic[T]):
     """A lazily paginated list: iterate it, index it, or turn it into a DataFrame.
 
-    Items fetched once are kept, so iterating twice (or ``len`` after a loop) does not refetch.
+    Every listing of the API is one (catalogs, schemas, models, versions, endpoints): a
+    plain loop reads items, ``.to_pandas()`` gives the frame. Items fetched once are kept,
+    so iterating twice (or ``len`` after a loop) does not refetch.
     """
 
     def __init__(
@@ -62,8 +64,10 @@ class Listing(Generic[T]):
         what: str,
         keep: Callable[[T], bool] | None = None,
         limit: int | None = None,
+        columns: list[str] | None = None,
     ) -> None:
         self._pages = pages
+        self._columns = columns
         self._keep = keep or (lambda item: True)
         self._limit = limit
         self._items: list[T] = []
@@ -131,7 +135,7 @@ class Listing(Generic[T]):
         """One row per item, with the wire field names as columns."""
         import pandas as pd
 
-        return pd.DataFrame([_row(item) for item in self])
+        return pd.DataFrame([_row(item) for item in self], columns=self._columns)
 
     def __repr__(self) -> str:
         more = "" if self._done else ", more not fetched yet"
@@ -139,6 +143,8 @@ class Listing(Generic[T]):
 
 
 def _row(item: Any) -> dict[str, Any]:
+    if hasattr(item, "to_row"):  # a type that knows its own row (serving endpoints)
+        return dict(item.to_row())
     row = to_row(item)
     if "aliases" in row:
         row["aliases"] = [a.alias_name for a in item.aliases]

@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .catalog import Listing
 from .errors import (
     Cancelled,
     Conflict,
@@ -29,6 +32,7 @@ from .errors import (
     WaitTimeout,
 )
 from .sizing import MODEL_UNITS, Sizing, SizingPlan, sizing_plan
+from .transport import in_background, with_retries
 from .wire import (
     FAILED_DEPLOYMENTS,
     ServedEntityInput,
@@ -40,8 +44,6 @@ from .wire import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from .workspace import Workspace
 
 __all__ = [
@@ -50,9 +52,7 @@ __all__ = [
     "Deployment",
     "check_endpoint_name",
     "suggest_endpoint_name",
-    "suggest_endpoint_name_for",
     "list_endpoints",
-    "endpoints_frame",
     "get_endpoint",
     "endpoint_exists",
     "delete_endpoint",
@@ -82,13 +82,17 @@ def check_endpoint_name(name: str) -> str:
 
 
 def suggest_endpoint_name(
-    model: str, version: int | str | None = None, taken: Iterable[str] = ()
+    model: str, version: int | str | None = None, taken: Iterable[str] | Workspace = ()
 ) -> str:
     """A valid, unused endpoint name for a model: ``smollm2-135m-instruct-v1``.
 
     Uses the model's last name segment (dots are not allowed in endpoint names), lowercased,
     with runs of other characters turned into ``-``; adds ``-2``, ``-3``… if ``taken``.
+    ``taken`` is names, or a workspace (its endpoints' names): ``ws.suggest_endpoint_name(
+    model, version)`` is this function with ``taken=ws``.
     """
+    if hasattr(taken, "request"):  # a Workspace: avoid the endpoints it has
+        taken = [e.name for e in list_endpoints(taken)]  # type: ignore[arg-type]
     short = model.rsplit(".", 1)[-1]
     base = re.sub(r"[^a-z0-9-]+", "-", short.lower()).strip("-") or "endpoint"
     if version is not None and str(version).strip():
@@ -102,11 +106,6 @@ def suggest_endpoint_name(
     return candidate
 
 
-def suggest_endpoint_name_for(ws: Workspace, model: str, version: int | str | None = None) -> str:
-    """:func:`suggest_endpoint_name` avoiding the endpoints that exist in the workspace."""
-    return suggest_endpoint_name(model, version, (e.name for e in list_endpoints(ws)))
-
-
 # --------------------------------------------------------------------------- list/get/delete
 
 
@@ -114,35 +113,37 @@ def _path(name: str) -> str:
     return f"{SERVING}/{quote(check_endpoint_name(name), safe='')}"
 
 
-def list_endpoints(ws: Workspace) -> list[ServingEndpoint]:
-    """All serving endpoints (the route is not paginated)."""
-    body = ws.call("GET", SERVING)
-    return [ServingEndpoint.from_wire(e) for e in body.get("endpoints") or []]
+def list_endpoints(ws: Workspace, *, detailed: bool = False) -> Listing[ServingEndpoint]:
+    """All serving endpoints, as a :class:`~pt_widgets.catalog.Listing` like every listing
+    (iterate it, or ``.to_pandas()``: one row each with state, task, model, sizing, creator).
 
-
-def endpoints_frame(ws: Workspace, *, detailed: bool = True) -> pd.DataFrame:
-    """The endpoints as a DataFrame, one row each: state, task, model, sizing, creator.
-
-    The list route only summarises each config (no sizing), so ``detailed`` (default) gets
-    every endpoint too, eight at a time; ``detailed=False`` is one request and has no sizing.
+    The list route only summarises each config (no sizing), so ``detailed=True`` also gets
+    every endpoint, eight at a time; the default is the one request. The route is not
+    paginated: the listing has one page.
     """
+
+    def pages() -> Iterator[list[ServingEndpoint]]:
+        body = ws.call("GET", SERVING)
+        summaries = [ServingEndpoint.from_wire(e) for e in body.get("endpoints") or []]
+        yield _details(ws, summaries) if detailed else summaries
+
+    return Listing(pages(), what="serving endpoints",
+                   columns=list(ServingEndpoint(name="").to_row()))
+
+
+def _details(ws: Workspace, summaries: list[ServingEndpoint]) -> list[ServingEndpoint]:
     from concurrent.futures import ThreadPoolExecutor
 
-    import pandas as pd
+    def detail(summary: ServingEndpoint) -> ServingEndpoint:
+        try:
+            return get_endpoint(ws, summary.name)
+        except NotFound:  # deleted between the list and the get
+            return summary
 
-    endpoints = list_endpoints(ws)
-    if detailed and endpoints:
-
-        def detail(summary: ServingEndpoint) -> ServingEndpoint:
-            try:
-                return get_endpoint(ws, summary.name)
-            except NotFound:  # deleted between the list and the get
-                return summary
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            endpoints = list(pool.map(detail, endpoints))
-    columns = list(ServingEndpoint(name="").to_row())
-    return pd.DataFrame([e.to_row() for e in endpoints], columns=columns)
+    if not summaries:
+        return []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(detail, summaries))
 
 
 def get_endpoint(ws: Workspace, name: str) -> ServingEndpoint:
@@ -172,7 +173,7 @@ def delete_endpoint(ws: Workspace, name: str, *, missing_ok: bool = True) -> boo
 def build_logs(ws: Workspace, name: str, served_model: str | None = None, tail: int = 40) -> str:
     """The last ``tail`` lines of a served entity's build logs (first entity by default)."""
     if served_model is None:
-        entities = get_endpoint(ws, name).served_entities
+        entities = get_endpoint(ws, name).latest_served_entities
         if not entities:
             return ""
         served_model = entities[0].name
@@ -204,14 +205,14 @@ class Progress:
 
 
 def _progress(endpoint: ServingEndpoint, elapsed: float) -> Progress:
-    entities = endpoint.served_entities
+    entities = endpoint.latest_served_entities
     deployment = entities[0].deployment if entities else None
     return Progress(endpoint.name, elapsed, endpoint.state.ready, endpoint.state.config_update,
                     deployment, endpoint.state_message, endpoint)
 
 
 def _failure(ws: Workspace, endpoint: ServingEndpoint) -> DeploymentFailed:
-    entities = endpoint.served_entities
+    entities = endpoint.latest_served_entities
     failed = next((e for e in entities if e.deployment in FAILED_DEPLOYMENTS), None)
     entity = failed or (entities[0] if entities else None)
     logs = ""
@@ -232,7 +233,7 @@ def _failure(ws: Workspace, endpoint: ServingEndpoint) -> DeploymentFailed:
 def _entity_failed(endpoint: ServingEndpoint) -> bool:
     """An entity failed and nothing is still being rolled out (it will not recover)."""
     return not endpoint.is_updating and any(
-        e.deployment in FAILED_DEPLOYMENTS for e in endpoint.served_entities
+        e.deployment in FAILED_DEPLOYMENTS for e in endpoint.latest_served_entities
     )
 
 
@@ -241,6 +242,14 @@ def _poll_delay(attempt: int, poll_interval: float | None) -> float:
     if poll_interval is not None:
         return poll_interval
     return min(10.0, 0.5 * 2 ** min(attempt, 5))
+
+
+class _NotReadyYet(Exception):
+    """One poll found the endpoint still deploying: wait and poll again."""
+
+    def __init__(self, endpoint: ServingEndpoint) -> None:
+        super().__init__(endpoint.name)
+        self.endpoint = endpoint
 
 
 def wait_until_ready(
@@ -260,41 +269,42 @@ def wait_until_ready(
     ``progress`` is called with a :class:`Progress` after every poll.
     """
     started = time.monotonic()
-    attempt = failures = 0
-    last: ServingEndpoint | None = None
-    while True:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled(f"Stopped waiting for endpoint '{name}'; the deployment goes on "
-                            "in the workspace.")
-        try:
-            last = get_endpoint(ws, name)
-            failures = 0
-        except (NotFound, ValidationError):
-            raise
-        except PtWidgetsError:
+    last: list[ServingEndpoint] = []
+    failures = 0
+
+    def poll() -> ServingEndpoint:
+        nonlocal failures
+        endpoint = get_endpoint(ws, name)
+        failures = 0
+        last[:] = [endpoint]
+        if progress is not None:
+            progress(_progress(endpoint, time.monotonic() - started))
+        if endpoint.is_ready:
+            return endpoint
+        if endpoint.update_failed or _entity_failed(endpoint):
+            raise _failure(ws, endpoint)
+        raise _NotReadyYet(endpoint)
+
+    def delay_after(exc: Exception, attempt: int, elapsed: float) -> float | None:
+        nonlocal failures
+        if not isinstance(exc, _NotReadyYet):
+            if isinstance(exc, (NotFound, ValidationError, DeploymentFailed)) or not isinstance(
+                    exc, PtWidgetsError):
+                return None
             failures += 1  # a hiccup while polling should not fail a 30-minute deploy
             if failures >= _MAX_POLL_FAILURES:
-                raise
-        elapsed = time.monotonic() - started
-        if last is not None:
-            if progress is not None:
-                progress(_progress(last, elapsed))
-            if last.is_ready:
-                return last
-            if last.update_failed or _entity_failed(last):
-                raise _failure(ws, last)
+                return None
         delay = _poll_delay(attempt, poll_interval)
         if elapsed + delay > timeout:
-            state = _progress(last, elapsed).describe() if last else "no answer"
+            state = _progress(last[0], elapsed).describe() if last else "no answer"
             raise WaitTimeout(
                 f"Endpoint '{name}' is not ready after {timeout / 60:g} min ({state}); it may "
                 f"still get there: wait again, or pass a longer timeout=."
-            )
-        if cancel is not None:
-            cancel.wait(delay)
-        else:
-            time.sleep(delay)
-        attempt += 1
+            ) from None
+        return delay
+
+    return with_retries(poll, delay_after, cancel=cancel, cancelled=lambda: Cancelled(
+        f"Stopped waiting for endpoint '{name}'; the deployment goes on in the workspace."))
 
 
 # --------------------------------------------------------------------------- deploy
@@ -350,14 +360,14 @@ def _apply(ws: Workspace, name: str, entity: ServedEntityInput, scheme: str,
         except Conflict:
             current = get_endpoint(ws, name)  # created concurrently: treat as an update
     if current.is_updating:
-        if current.pending_config and _matches(current.pending_config.served_entities, entity):
+        if _matches(current.pending_served_entities, entity):
             return current  # the same deploy is already rolling out: just wait for it
         raise Conflict(
             f"Endpoint '{name}' is already being updated to a different config; wait for it "
             "to finish (wait_until_ready) before deploying again.",
             status=409, error_code="RESOURCE_CONFLICT",
         )
-    if not current.update_failed and _matches(current.live_entities, entity):
+    if not current.update_failed and _matches(current.served_entities, entity):
         return current  # already serving exactly this: nothing to do
     return _update(ws, name, entity, scheme)
 
@@ -400,52 +410,59 @@ def deploy(
 
 
 class Deployment:
-    """A deploy running on a background thread: poll ``.progress``, ``.cancel()``, ``.result()``.
+    """A deploy running in the background, built on a ``concurrent.futures.Future``.
 
-    Cancelling stops *waiting* (the workspace keeps deploying; delete the endpoint to stop it).
+    ``.progress`` is the last :class:`Progress`; ``.done``; ``.result(timeout)`` returns the
+    ready endpoint or raises the deploy's error; ``.cancel()`` stops *waiting* (the
+    workspace keeps deploying; delete the endpoint to stop it); ``.future`` is the Future
+    itself (``add_done_callback``, ``concurrent.futures.wait``…).
     """
 
     def __init__(self, ws: Workspace, name: str, model: str, version: int | str,
                  sizing: Sizing | dict[str, Any] | None = None, **kwargs: Any) -> None:
         self.name = name
         self.progress: Progress | None = None
-        self.endpoint: ServingEndpoint | None = None
-        self.error: BaseException | None = None
         self._cancel = threading.Event()
         self._user_progress: Callable[[Progress], Any] | None = kwargs.pop("progress", None)
-        self._args = (ws, name, model, version, sizing)
-        self._kwargs = kwargs
-        self._thread = threading.Thread(target=self._run, name=f"deploy-{name}", daemon=True)
-        self._thread.start()
+        self.future: Future[ServingEndpoint] = in_background(
+            deploy, ws, name, model, version, sizing, progress=self._on_progress,
+            cancel=self._cancel, name=f"deploy-{name}", **kwargs)
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress = progress
         if self._user_progress is not None:
             self._user_progress(progress)
 
-    def _run(self) -> None:
-        try:
-            self.endpoint = deploy(*self._args, progress=self._on_progress, cancel=self._cancel,
-                                   **self._kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to result()
-            self.error = exc
-
     @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        return self.future.done()
 
-    def cancel(self) -> None:
+    @property
+    def endpoint(self) -> ServingEndpoint | None:
+        """The ready endpoint once the deploy succeeded, else ``None``."""
+        ok = self.future.done() and self.future.exception() is None
+        return self.future.result() if ok else None
+
+    @property
+    def error(self) -> BaseException | None:
+        """The deploy's error once it failed, else ``None``."""
+        return self.future.exception() if self.future.done() else None
+
+    def cancel(self) -> bool:
+        """Stop waiting (``result()`` then raises :class:`Cancelled`); True if still running."""
         self._cancel.set()
+        return not self.future.done()
+
+    def add_done_callback(self, fn: Callable[[Deployment], Any]) -> None:
+        """Call ``fn(self)`` when the deploy ends (at once if it has), from its thread."""
+        self.future.add_done_callback(lambda _future: fn(self))
 
     def result(self, timeout: float | None = None) -> ServingEndpoint:
         """Wait for the deploy; return the ready endpoint or raise its error."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise WaitTimeout(f"Deployment of '{self.name}' is still running.")
-        if self.error is not None:
-            raise self.error
-        assert self.endpoint is not None
-        return self.endpoint
+        try:
+            return self.future.result(timeout)
+        except FutureTimeout:
+            raise WaitTimeout(f"Deployment of '{self.name}' is still running.") from None
 
     def __repr__(self) -> str:
         state = "done" if self.done else (self.progress.describe() if self.progress else "starting")
@@ -457,4 +474,3 @@ def deploy_in_background(ws: Workspace, name: str, model: str, version: int | st
                          **kwargs: Any) -> Deployment:
     """Start :func:`deploy` on a thread and return its :class:`Deployment` handle at once."""
     return Deployment(ws, name, model, version, sizing, **kwargs)
-

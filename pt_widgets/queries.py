@@ -9,25 +9,27 @@ body). Every call, successful or not, is appended to the session history.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .errors import PtWidgetsError, ValidationError, api_error_from_response
 from .history import HISTORY
-from .wire import ChatChunk, ChatCompletion, Choice, EmbeddingsResponse, TokenLogprob, Usage
+from .results import EmbeddingsResult, QueryResult, logprobs_rows
+from .wire import ChatChunk, Choice, Completion, EmbeddingsResponse, TokenLogprob, Usage
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+    import requests
 
-    from .workspace import RetryPolicy, Workspace
+    from .transport import RetryPolicy
+    from .workspace import Workspace
 
 __all__ = [
     "Messages",
+    "QueryOptions",
     "QueryResult",
     "EmbeddingsResult",
     "ChatStream",
@@ -68,192 +70,42 @@ def build_messages(messages: Messages, system: str | None = None) -> list[dict[s
     return out
 
 
-def _params(
-    max_tokens: int | None,
-    temperature: float | None,
-    top_p: float | None,
-    top_k: int | None,
-    stop: str | list[str] | None,
-    n: int | None,
-    logprobs: bool,
-    top_logprobs: int | None,
-    extra: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Generation parameters, unset ones omitted (the server rejects explicit junk)."""
-    body: dict[str, Any] = {
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
-        "top_k": top_k,
-        "stop": stop,
-        "n": n,
-    }
-    if logprobs or top_logprobs:
-        body["logprobs"] = True
-        body["top_logprobs"] = top_logprobs
-    body = {k: v for k, v in body.items() if v is not None}
-    body.update(extra or {})
-    return body
-
-
-# --------------------------------------------------------------------------- results
-
-
-def logprobs_rows(tokens: Iterable[TokenLogprob]) -> list[dict[str, Any]]:
-    """One row per generated token with its probability and its top alternatives."""
-    rows = []
-    for position, tok in enumerate(tokens):
-        alternatives = list(tok.top_logprobs)
-        rank = next((i + 1 for i, alt in enumerate(alternatives) if alt.token == tok.token), None)
-        rows.append({
-            "position": position,
-            "token": tok.token,
-            "logprob": tok.logprob,
-            "probability": math.exp(tok.logprob),
-            "rank": rank,
-            "top_tokens": [a.token for a in alternatives],
-            "top_logprobs": [a.logprob for a in alternatives],
-        })
-    return rows
-
-
 @dataclass(frozen=True)
-class QueryResult:
-    """The answer to a chat or completions query (``kind`` says which).
+class QueryOptions:
+    """The keyword options every query function takes (an unknown one is a ``TypeError``).
 
-    ``text``/``finish_reason``/``logprobs`` are those of the first choice; all choices are in
-    ``choices`` and in ``to_pandas()``.
+    Generation: ``max_tokens``, ``temperature``, ``top_p``, ``top_k``, ``stop``, ``n``,
+    ``logprobs`` (each token's log-probability; ``top_logprobs=k`` adds the k best
+    alternatives and implies it), ``extra`` (more body fields, sent as given). Transport:
+    ``served_model`` (one served entity behind the endpoint), ``timeout`` (read timeout,
+    seconds), ``retry`` (a :class:`~pt_widgets.transport.RetryPolicy`), ``cancel`` (an Event).
     """
 
-    endpoint: str
-    kind: str
-    response: ChatCompletion
-    latency_s: float
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: str | list[str] | None = None
+    n: int | None = None
+    logprobs: bool = False
+    top_logprobs: int | None = None
+    extra: dict[str, Any] | None = None
     served_model: str | None = None
-    time_to_first_token_s: float | None = None
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    cancel: threading.Event | None = None
 
-    @property
-    def choices(self) -> tuple[Choice, ...]:
-        return self.response.choices
-
-    @property
-    def text(self) -> str:
-        return self.choices[0].content if self.choices else ""
-
-    @property
-    def finish_reason(self) -> str | None:
-        return self.choices[0].finish_reason if self.choices else None
-
-    @property
-    def usage(self) -> Usage:
-        return self.response.usage
-
-    @property
-    def logprobs(self) -> tuple[TokenLogprob, ...]:
-        return self.choices[0].logprobs if self.choices else ()
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per choice: text, finish reason, token usage, latency."""
-        import pandas as pd
-
-        rows = [{
-            "endpoint": self.endpoint,
-            "kind": self.kind,
-            "index": c.index,
-            "text": c.content,
-            "finish_reason": c.finish_reason,
-            "prompt_tokens": self.usage.prompt_tokens,
-            "completion_tokens": self.usage.completion_tokens,
-            "total_tokens": self.usage.total_tokens,
-            "latency_s": self.latency_s,
-            "model": self.response.model,
-        } for c in self.choices]
-        return pd.DataFrame(rows)
-
-    def logprobs_frame(self, choice: int = 0) -> pd.DataFrame:
-        """One row per token of a choice: token, logprob, probability, rank, alternatives."""
-        import pandas as pd
-
-        columns = ["position", "token", "logprob", "probability", "rank", "top_tokens",
-                   "top_logprobs"]
-        tokens = self.choices[choice].logprobs if self.choices else ()
-        return pd.DataFrame(logprobs_rows(tokens), columns=columns)
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        head = self.text if len(self.text) <= 60 else self.text[:59] + "…"
-        return (f"QueryResult({self.kind} {self.endpoint!r}: {head!r}, finish_reason="
-                f"{self.finish_reason!r}, tokens={self.usage.total_tokens}, "
-                f"latency={self.latency_s:.2f}s)")
-
-
-def _norm(vector: Sequence[float]) -> float:
-    return math.sqrt(sum(x * x for x in vector))
-
-
-@dataclass(frozen=True)
-class EmbeddingsResult:
-    """One vector per input, in input order; says whether vectors are unit-length."""
-
-    endpoint: str
-    inputs: tuple[str, ...]
-    vectors: tuple[tuple[float, ...], ...]
-    usage: Usage
-    latency_s: float
-    model: str | None = None
-    normalized_by_client: bool = False
-
-    @property
-    def dimensions(self) -> int:
-        return len(self.vectors[0]) if self.vectors else 0
-
-    @property
-    def norms(self) -> list[float]:
-        return [_norm(v) for v in self.vectors]
-
-    @property
-    def is_normalized(self) -> bool:
-        """True when every vector has length 1 (so dot product = cosine similarity)."""
-        return all(abs(n - 1.0) < 1e-3 for n in self.norms)
-
-    def normalize(self) -> EmbeddingsResult:
-        """A copy with every vector scaled to unit length (zero vectors left as they are)."""
-        scaled = tuple(
-            tuple(x / n for x in v) if (n := _norm(v)) > 0 else tuple(v) for v in self.vectors
-        )
-        return replace(self, vectors=scaled, normalized_by_client=True)
-
-    def to_numpy(self) -> Any:
-        import numpy as np
-
-        return np.asarray(self.vectors, dtype=float)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per input: the input, dimensions, norm and the vector."""
-        import pandas as pd
-
-        return pd.DataFrame({
-            "index": range(len(self.vectors)),
-            "input": list(self.inputs),
-            "dimensions": [len(v) for v in self.vectors],
-            "norm": self.norms,
-            "embedding": [list(v) for v in self.vectors],
-        })
-
-    @property
-    def note(self) -> str:
-        """A hint when vectors are not unit-length (cosine needs normalising first)."""
-        if self.is_normalized or not self.vectors:
-            return ""
-        return ("Vectors are not unit-length: call .normalize() (or pass normalize=True) "
-                "before comparing them with a dot product.")
-
-    def __repr__(self) -> str:
-        note = f" {self.note}" if self.note else ""
-        return (f"EmbeddingsResult({len(self.vectors)} × {self.dimensions} from "
-                f"{self.endpoint!r}, latency={self.latency_s:.2f}s).{note}")
+    def body(self) -> dict[str, Any]:
+        """Generation parameters, unset ones omitted (the server rejects explicit junk)."""
+        body: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature,
+                                "top_p": self.top_p, "top_k": self.top_k, "stop": self.stop,
+                                "n": self.n}
+        if self.logprobs or self.top_logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = self.top_logprobs
+        body = {k: v for k, v in body.items() if v is not None}
+        body.update(self.extra or {})
+        return body
 
 
 # --------------------------------------------------------------------------- transport
@@ -293,11 +145,16 @@ def _last_user_text(messages: list[dict[str, str]]) -> str:
                 messages[-1]["content"])
 
 
-def _post(ws: Workspace, endpoint: str, body: dict[str, Any], served_model: str | None,
-          timeout: float | None, retry: RetryPolicy | None, cancel: threading.Event | None,
+def _send(ws: Workspace, endpoint: str, body: dict[str, Any], options: QueryOptions,
+          **request: Any) -> requests.Response:
+    return ws.request("POST", _invocations_path(endpoint, options.served_model), json=body,
+                      timeout=options.timeout, retry=options.retry, cancel=options.cancel,
+                      **request)
+
+
+def _post(ws: Workspace, endpoint: str, body: dict[str, Any], options: QueryOptions,
           ) -> tuple[dict[str, Any], str | None]:
-    resp = ws.request("POST", _invocations_path(endpoint, served_model), json=body,
-                      timeout=timeout, retry=retry, cancel=cancel)
+    resp = _send(ws, endpoint, body, options)
     try:
         data = resp.json()
     except ValueError:
@@ -309,12 +166,11 @@ def _post(ws: Workspace, endpoint: str, body: dict[str, Any], served_model: str 
 
 
 def _query(ws: Workspace, endpoint: str, kind: str, body: dict[str, Any], input_text: str,
-           served_model: str | None, timeout: float | None, retry: RetryPolicy | None,
-           cancel: threading.Event | None) -> QueryResult:
+           options: QueryOptions) -> QueryResult:
     started = time.perf_counter()
     try:
-        data, served = _post(ws, endpoint, body, served_model, timeout, retry, cancel)
-        result = QueryResult(endpoint, kind, ChatCompletion.from_wire(data),
+        data, served = _post(ws, endpoint, {**body, **options.body()}, options)
+        result = QueryResult(endpoint, kind, Completion.from_wire(data),
                              time.perf_counter() - started, served)
     except BaseException as exc:
         _record(ws, endpoint, kind, input_text, error=exc, latency=time.perf_counter() - started)
@@ -326,65 +182,25 @@ def _query(ws: Workspace, endpoint: str, kind: str, body: dict[str, Any], input_
 # --------------------------------------------------------------------------- public API
 
 
-def chat(
-    ws: Workspace,
-    endpoint: str,
-    messages: Messages,
-    *,
-    system: str | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    top_k: int | None = None,
-    stop: str | list[str] | None = None,
-    n: int | None = None,
-    logprobs: bool = False,
-    top_logprobs: int | None = None,
-    extra: dict[str, Any] | None = None,
-    served_model: str | None = None,
-    timeout: float | None = None,
-    retry: RetryPolicy | None = None,
-    cancel: threading.Event | None = None,
-) -> QueryResult:
+def chat(ws: Workspace, endpoint: str, messages: Messages, *, system: str | None = None,
+         **options: Any) -> QueryResult:
     """Ask a chat endpoint. ``messages`` is a prompt string, ``(role, content)`` pairs or dicts.
 
-    ``logprobs=True`` returns each token's log-probability (``top_logprobs=k`` adds the k best
-    alternatives; it implies ``logprobs``): see ``result.logprobs_frame()``. ``served_model``
-    targets one served entity behind the endpoint. ``timeout`` is the read timeout in seconds.
+    ``options`` are :class:`QueryOptions` (``max_tokens``, ``temperature``, ``top_p``,
+    ``top_k``, ``stop``, ``n``, ``logprobs``, ``top_logprobs``, ``extra``, ``served_model``,
+    ``timeout``, ``retry``, ``cancel``). ``logprobs=True`` returns each token's
+    log-probability (``top_logprobs=k`` adds the k best alternatives; it implies
+    ``logprobs``): see ``result.logprobs_frame()``.
     """
     wire_messages = build_messages(messages, system)
-    body = {"messages": wire_messages,
-            **_params(max_tokens, temperature, top_p, top_k, stop, n, logprobs, top_logprobs,
-                      extra)}
-    return _query(ws, endpoint, "chat", body, _last_user_text(wire_messages), served_model,
-                  timeout, retry, cancel)
+    return _query(ws, endpoint, "chat", {"messages": wire_messages},
+                  _last_user_text(wire_messages), QueryOptions(**options))
 
 
-def completions(
-    ws: Workspace,
-    endpoint: str,
-    prompt: str,
-    *,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    top_k: int | None = None,
-    stop: str | list[str] | None = None,
-    n: int | None = None,
-    logprobs: bool = False,
-    top_logprobs: int | None = None,
-    extra: dict[str, Any] | None = None,
-    served_model: str | None = None,
-    timeout: float | None = None,
-    retry: RetryPolicy | None = None,
-    cancel: threading.Event | None = None,
-) -> QueryResult:
-    """Continue a prompt on a completions endpoint (same parameters as :func:`chat`)."""
-    body = {"prompt": prompt,
-            **_params(max_tokens, temperature, top_p, top_k, stop, n, logprobs, top_logprobs,
-                      extra)}
-    return _query(ws, endpoint, "completions", body, prompt, served_model, timeout, retry,
-                  cancel)
+def completions(ws: Workspace, endpoint: str, prompt: str, **options: Any) -> QueryResult:
+    """Continue a prompt on a completions endpoint (the options of :func:`chat`)."""
+    return _query(ws, endpoint, "completions", {"prompt": prompt}, prompt,
+                  QueryOptions(**options))
 
 
 def embeddings(
@@ -402,16 +218,18 @@ def embeddings(
     """Embed one text or a list; one vector per input, in order.
 
     ``normalize=True`` scales vectors to unit length client-side; otherwise ``result.note``
-    says when they are not (dot products are then not cosine similarities).
+    says when they are not (dot products are then not cosine similarities). The other
+    options are those of :class:`QueryOptions` that apply to embeddings.
     """
+    options = QueryOptions(served_model=served_model, timeout=timeout, retry=retry,
+                           cancel=cancel)
     inputs = (texts,) if isinstance(texts, str) else tuple(texts)
     if not inputs:
         raise ValidationError("Give at least one text to embed.")
     started = time.perf_counter()
     preview = inputs[0] if len(inputs) == 1 else f"[{len(inputs)} texts] {inputs[0]}"
     try:
-        data, _ = _post(ws, endpoint, {"input": list(inputs), **(extra or {})}, served_model,
-                        timeout, retry, cancel)
+        data, _ = _post(ws, endpoint, {"input": list(inputs), **(extra or {})}, options)
         wire = EmbeddingsResponse.from_wire(data)
         if len(wire.data) != len(inputs):
             raise PtWidgetsError(f"Endpoint '{endpoint}' returned {len(wire.data)} vectors for "
@@ -482,13 +300,13 @@ class _Accumulator:
                 delta += choice.content
         return delta
 
-    def completion(self) -> ChatCompletion:
+    def completion(self) -> Completion:
         choices = tuple(
             Choice(index=i, role="assistant", content="".join(parts),
                    finish_reason=self.finish.get(i), logprobs=tuple(self.logprobs.get(i, ())))
             for i, parts in sorted(self.text.items())
         )
-        return ChatCompletion(id=self.id, object="chat.completion", model=self.model,
+        return Completion(id=self.id, object="chat.completion", model=self.model,
                               choices=choices, usage=self.usage or Usage())
 
 
@@ -500,13 +318,11 @@ class ChatStream:
     """
 
     def __init__(self, ws: Workspace, endpoint: str, body: dict[str, Any], input_text: str,
-                 served_model: str | None, timeout: float | None, retry: RetryPolicy | None,
-                 cancel: threading.Event | None,
-                 on_delta: Callable[[str], Any] | None = None) -> None:
+                 options: QueryOptions, on_delta: Callable[[str], Any] | None = None) -> None:
         self.endpoint = endpoint
         self._ws = ws
         self._input = input_text
-        self._cancel = cancel
+        self._cancel = options.cancel
         self._on_delta = on_delta
         self._acc = _Accumulator()
         self._started = time.perf_counter()
@@ -514,9 +330,8 @@ class ChatStream:
         self._closed = False
         self.result: QueryResult | None = None
         self.error: BaseException | None = None
-        self._resp = ws.request("POST", _invocations_path(endpoint, served_model),
-                                json=body, timeout=timeout, retry=retry, cancel=cancel,
-                                stream=True, headers={"Accept": "text/event-stream"})
+        self._resp = _send(ws, endpoint, body, options, stream=True,
+                           headers={"Accept": "text/event-stream"})
         self._served = self._resp.headers.get("served-model-name")
         self._chunks = iter_sse_data(self._resp.iter_lines(chunk_size=None))
 
@@ -569,41 +384,24 @@ class ChatStream:
         self.close()
 
 
-def stream_chat(
-    ws: Workspace,
-    endpoint: str,
-    messages: Messages,
-    *,
-    system: str | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    top_k: int | None = None,
-    stop: str | list[str] | None = None,
-    logprobs: bool = False,
-    top_logprobs: int | None = None,
-    extra: dict[str, Any] | None = None,
-    served_model: str | None = None,
-    timeout: float | None = None,
-    retry: RetryPolicy | None = None,
-    cancel: threading.Event | None = None,
-    on_delta: Callable[[str], Any] | None = None,
-) -> ChatStream:
+def stream_chat(ws: Workspace, endpoint: str, messages: Messages, *,
+                system: str | None = None, on_delta: Callable[[str], Any] | None = None,
+                **options: Any) -> ChatStream:
     """Start a streaming chat; iterate the returned :class:`ChatStream` for text deltas.
 
     ``for piece in ws.stream_chat("ep", "Hi"): print(piece, end="")``; afterwards
-    ``stream.result`` is a :class:`QueryResult` (with ``time_to_first_token_s``).
+    ``stream.result`` is a :class:`QueryResult` (with ``time_to_first_token_s``). The
+    options of :func:`chat` (one choice: no ``n``); ``on_delta(text)`` hears each piece.
     """
+    chosen = QueryOptions(**options)
+    if chosen.n is not None:
+        raise ValidationError("A streamed chat has one choice: drop n= (or use chat()).")
     wire_messages = build_messages(messages, system)
-    body = {"messages": wire_messages, "stream": True,
-            **_params(max_tokens, temperature, top_p, top_k, stop, None, logprobs,
-                      top_logprobs, extra)}
+    body = {"messages": wire_messages, "stream": True, **chosen.body()}
     started = time.perf_counter()
     try:
-        return ChatStream(ws, endpoint, body, _last_user_text(wire_messages), served_model,
-                          timeout, retry, cancel, on_delta)
+        return ChatStream(ws, endpoint, body, _last_user_text(wire_messages), chosen, on_delta)
     except BaseException as exc:
         _record(ws, endpoint, "stream_chat", _last_user_text(wire_messages), error=exc,
                 latency=time.perf_counter() - started)
         raise
-

@@ -6,6 +6,11 @@ Objects are frozen dataclasses built with ``from_wire``; each keeps the full JSO
 from in ``raw`` (excluded from repr and equality) so nothing the server sends is lost.
 Request bodies are built by ``*_request`` functions that drop unset fields, because the
 server treats an absent field and an explicit ``null`` differently.
+
+Why one module of about 600 lines: the architecture keeps *one* place in the client that
+maps wire JSON to Python, so a field name lives here and nowhere else; the sections
+(Unity Catalog, optimization info, serving endpoints, request bodies, query answers) are
+plain frozen dataclasses with no logic beyond parsing.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = [
     "TopLogprob",
     "TokenLogprob",
     "Choice",
+    "Completion",
     "ChatCompletion",
     "EmbeddingItem",
     "EmbeddingsResponse",
@@ -375,27 +381,37 @@ class ServingEndpoint:
 
     @property
     def served_entities(self) -> tuple[ServedEntity, ...]:
-        """The entities being rolled out if an update is pending, else the live ones."""
-        for cfg in (self.pending_config, self.config):
-            if cfg is not None and cfg.served_entities:
-                return cfg.served_entities
-        return ()
-
-    @property
-    def live_entities(self) -> tuple[ServedEntity, ...]:
+        """The entities of the live config: what answers queries now."""
         return self.config.served_entities if self.config else ()
 
     @property
+    def pending_served_entities(self) -> tuple[ServedEntity, ...]:
+        """The entities of the pending config (being rolled out), ``()`` when none is."""
+        return self.pending_config.served_entities if self.pending_config else ()
+
+    @property
+    def latest_served_entities(self) -> tuple[ServedEntity, ...]:
+        """The pending entities during an update, else the live ones: what a deploy waits on."""
+        return self.pending_served_entities or self.served_entities
+
+    @property
+    def display_entity(self) -> ServedEntity | None:
+        """The first live entity, or the first pending one while the first config rolls out:
+        the one a listing row shows."""
+        entities = self.served_entities or self.pending_served_entities
+        return entities[0] if entities else None
+
+    @property
     def state_message(self) -> str:
-        """The most useful deployment message of the entities (failed ones first)."""
-        entities = sorted(self.served_entities,
+        """The most useful deployment message of the latest entities (failed ones first)."""
+        entities = sorted(self.latest_served_entities,
                           key=lambda e: e.deployment not in FAILED_DEPLOYMENTS)
         messages = (e.deployment_state_message for e in entities)
         return next((m for m in messages if m), "")
 
     def to_row(self) -> JSON:
         """One DataFrame row: the fields users scan a list of endpoints for."""
-        entity = self.served_entities[0] if self.served_entities else None
+        entity = self.display_entity
         return {
             "name": self.name,
             "ready": self.state.ready,
@@ -546,8 +562,12 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class ChatCompletion:
-    """``chat.completion`` or ``text_completion``: same envelope, choices differ."""
+class Completion:
+    """A generation answer: ``chat.completion`` or ``text_completion`` (``object`` says which).
+
+    One type for both because the wire envelope is the same; only a choice's text sits in
+    ``message.content`` (chat) or ``text`` (completions), which :class:`Choice` reads.
+    """
 
     id: str | None = None
     object: str | None = None
@@ -558,7 +578,7 @@ class ChatCompletion:
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_wire(cls, data: JSON) -> ChatCompletion:
+    def from_wire(cls, data: JSON) -> Completion:
         if isinstance(data.get("predictions"), list) and "choices" not in data:
             data = _from_predictions(data)
         return _simple(
@@ -567,6 +587,9 @@ class ChatCompletion:
             choices=tuple(Choice.from_wire(c) for c in data.get("choices") or []),
             usage=Usage.from_wire(data.get("usage")),
         )
+
+
+ChatCompletion = Completion  # the old name, from when only chat answers were mapped
 
 
 def _from_predictions(data: JSON) -> JSON:

@@ -1,4 +1,7 @@
-"""Connect to a workspace (Databricks or local) and talk HTTP to it.
+"""Connect to a workspace (Databricks or local): resolve host and credentials.
+
+How requests are sent and retried lives in :mod:`pt_widgets.transport`;
+:meth:`Workspace.request` hands it this workspace's session, host and auth headers.
 
 Why our own HTTP instead of the SDK's ``ApiClient``: the SDK retries connection errors and
 429s for up to 300 s with no way to cancel, drops ``logprobs`` from query answers and cannot
@@ -13,19 +16,16 @@ The token never leaves this object: no ``repr``, ``str`` or log line contains it
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
 import os
-import random
 import threading
-import time
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -33,13 +33,21 @@ from requests.adapters import HTTPAdapter
 from .errors import (
     ApiError,
     AuthenticationError,
-    Cancelled,
     ConfigurationError,
     NotConfigured,
     PtWidgetsError,
-    RequestTimeout,
     WorkspaceUnreachable,
-    api_error_from_response,
+)
+from .transport import (  # noqa: F401 - RetryPolicy, NO_RETRY, retry_delay: long-standing names here
+    NO_RETRY,
+    START_LOCAL_HINT,
+    RetryPolicy,
+    decode_json,
+    is_loopback,
+    query_params,
+    retry_delay,
+    send,
+    unreachable_sentence,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -58,72 +66,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-START_LOCAL_HINT = "python -m pt_widgets.local serve"
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _WELL_KNOWN = "/.well-known/databricks-config"
 _SDK_PROBE_WARNING = "Failed to automatically resolve config from host metadata"
-
-
-# --------------------------------------------------------------------------- retry policy
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before giving up.
-
-    ``max_attempts`` counts every try of a 429/503 answer (1 = never retry); ``max_delay_s``
-    caps one wait: a ``Retry-After`` longer than that is not honoured by sleeping, the error is
-    raised with its ``retry_after`` instead. ``deadline_s`` bounds the total time spent
-    retrying. ``connect_deadline_s`` bounds retries of connection failures, kept short on
-    purpose so a dead host fails in one sentence within seconds instead of minutes.
-    """
-
-    max_attempts: int = 4
-    max_delay_s: float = 30.0
-    deadline_s: float | None = 120.0
-    backoff_s: float = 1.0
-    connect_deadline_s: float = 3.0
-    statuses: tuple[int, ...] = (429, 503)
-
-
-NO_RETRY = RetryPolicy(max_attempts=1, connect_deadline_s=0.0)
-
-
-def retry_delay(
-    status: int,
-    retry_after: float | None,
-    attempt: int,
-    elapsed: float,
-    policy: RetryPolicy,
-    jitter: float = 0.0,
-) -> float | None:
-    """Seconds to wait before retry number ``attempt + 1``, or ``None`` to give up now.
-
-    ``attempt`` is the 0-based index of the try that just failed; ``elapsed`` the seconds
-    spent so far. The server's ``Retry-After`` wins over our backoff (it knows when capacity
-    frees up); ``jitter`` (0..1) spreads concurrent batch workers so they do not return in a
-    single burst.
-    """
-    if status not in policy.statuses or attempt + 1 >= policy.max_attempts:
-        return None
-    if retry_after is not None:
-        if retry_after > policy.max_delay_s:
-            return None
-        delay = retry_after
-    else:
-        delay = min(policy.max_delay_s, policy.backoff_s * (2**attempt))
-    delay += delay * 0.1 * jitter
-    if policy.deadline_s is not None and elapsed + delay > policy.deadline_s:
-        return None
-    return delay
-
-
-def sleep_or_cancel(seconds: float, cancel: threading.Event | None) -> None:
-    """Sleep, but wake up and raise :class:`Cancelled` as soon as ``cancel`` is set."""
-    if cancel is None:
-        time.sleep(seconds)
-    elif cancel.wait(seconds):
-        raise Cancelled("Cancelled while waiting to retry.")
 
 
 # --------------------------------------------------------------------------- local discovery
@@ -175,7 +119,7 @@ class _DropProbeWarning(logging.Filter):
 
 def _with_scheme(host: str | None) -> str | None:
     """``localhost:8080`` means http: the SDK would assume https and fail the TLS handshake."""
-    if host and "://" not in host and _is_loopback("http://" + host):
+    if host and "://" not in host and is_loopback("http://" + host):
         return "http://" + host
     return host
 
@@ -329,8 +273,16 @@ class _Api:
         return func if obj is None else types.MethodType(func, obj)
 
 
-def _is_loopback(host: str) -> bool:
-    return (urlparse(host).hostname or "") in _LOOPBACK
+class _ApiWithWorkspaceAs(_Api):
+    """Like :class:`_Api` for a function that takes the workspace as a keyword (``taken=``)."""
+
+    def __init__(self, module: str, name: str, keyword: str) -> None:
+        super().__init__(module, name)
+        self.keyword = keyword
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        func = getattr(importlib.import_module(self.module, __package__), str(self.name))
+        return func if obj is None else functools.partial(func, **{self.keyword: obj})
 
 
 class Workspace:
@@ -374,7 +326,7 @@ class Workspace:
     @property
     def is_local(self) -> bool:
         """True for a workspace on this machine (the local workspace), by its loopback host."""
-        return _is_loopback(self.host)
+        return is_loopback(self.host)
 
     def __repr__(self) -> str:
         return (f"Workspace(host={self.host!r}, auth_type={self.auth_type!r}, "
@@ -452,78 +404,15 @@ class Workspace:
         before the request was sent, under ``retry`` (default: the workspace's policy).
         ``cancel`` interrupts the waits between attempts.
         """
-        policy = retry or self.retry
-        url = self.host + path
-        params = _query_params(params)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(f"Cancelled before {method} {path} was sent.")
-            try:
-                resp = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers=self._headers(headers),
-                    timeout=(self.connect_timeout, timeout or self.timeout),
-                    stream=stream,
-                )
-            except requests.exceptions.ConnectionError as exc:
-                elapsed = time.monotonic() - started
-                if _retryable_connection_error(exc, method) and elapsed < policy.connect_deadline_s:
-                    sleep_or_cancel(min(0.25 * 2**attempt, 1.0), cancel)
-                    attempt += 1
-                    continue
-                raise WorkspaceUnreachable(self._unreachable_sentence(exc), self.host) from None
-            except requests.exceptions.Timeout:
-                raise RequestTimeout(
-                    f"{self.host} did not answer {method} {path} within "
-                    f"{timeout or self.timeout:g} s; pass a larger timeout= to wait longer."
-                ) from None
-            if resp.status_code < 400:
-                return resp
-            error = api_error_from_response(
-                resp.status_code,
-                resp.text,
-                resp.headers,
-                reason=resp.reason or "",
-                method=method,
-                path=path,
-                host=self.host,
-            )
-            resp.close()
-            delay = retry_delay(
-                resp.status_code,
-                error.retry_after,
-                attempt,
-                time.monotonic() - started,
-                policy,
-                jitter=random.random(),
-            )
-            if delay is None:
-                raise error
-            log.debug("HTTP %s on %s %s; retrying in %.1f s", resp.status_code, method, path, delay)
-            sleep_or_cancel(delay, cancel)
-            attempt += 1
+        return send(self._session, method, self.host, path,
+                    headers=lambda: self._headers(headers), policy=retry or self.retry,
+                    timeouts=(self.connect_timeout, timeout or self.timeout), cancel=cancel,
+                    params=query_params(params), json=json, stream=stream)
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """:meth:`request` and decode the JSON answer (``{}`` for an empty body)."""
         resp = self.request(method, path, **kwargs)
-        if not resp.content:
-            return {}
-        try:
-            body = resp.json()
-        except ValueError:
-            raise PtWidgetsError(
-                f"{self.host} answered {method} {path} with something that is not JSON "
-                f"(HTTP {resp.status_code}, {resp.headers.get('Content-Type', 'no content type')})."
-            ) from None
-        return body if isinstance(body, dict) else {"value": body}
-
-    def _unreachable_sentence(self, exc: requests.exceptions.ConnectionError) -> str:
-        return unreachable_sentence(self.host, exc)
+        return decode_json(resp, f"{self.host} answered {method} {path}")
 
     # -- the API, bound to this workspace (see the named modules for the docs) ---------------
 
@@ -544,10 +433,11 @@ class Workspace:
     endpoint = _Api(".endpoints", "get_endpoint")
     endpoint_exists = _Api(".endpoints", "endpoint_exists")
     list_endpoints = _Api(".endpoints", "list_endpoints")
-    endpoints = _Api(".endpoints", "endpoints_frame")
+    endpoints = _Api(".endpoints", "list_endpoints")  # a Listing, like catalogs()/models()
     delete_endpoint = _Api(".endpoints", "delete_endpoint")
     build_logs = _Api(".endpoints", "build_logs")
-    suggest_endpoint_name = _Api(".endpoints", "suggest_endpoint_name_for")
+    # pt_widgets.suggest_endpoint_name with taken=this workspace (its endpoints' names)
+    suggest_endpoint_name = _ApiWithWorkspaceAs(".endpoints", "suggest_endpoint_name", "taken")
 
     chat = _Api(".queries", "chat")
     completions = _Api(".queries", "completions")
@@ -564,63 +454,3 @@ class Workspace:
     log_chat_model = _Api(".model_logging", "log_chat_model")
     log_completions_model = _Api(".model_logging", "log_completions_model")
     log_embeddings_model = _Api(".model_logging", "log_embeddings_model")
-
-
-def unreachable_sentence(host: str, exc: requests.exceptions.ConnectionError) -> str:
-    """One sentence for a host that did not answer, with the fix most likely to help."""
-    hint = "check the host"
-    if _is_loopback(host):
-        hint += f", or start the local workspace with `{START_LOCAL_HINT}`"
-    return f"Cannot reach the workspace at {host}: {_connection_reason(exc)}; {hint}."
-
-
-def _query_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """Drop ``None`` and send booleans as ``true``/``false`` like the SDK does."""
-    if not params:
-        return None
-    out: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return out
-
-
-def _reason(exc: BaseException) -> BaseException | None:
-    inner = exc.args[0] if exc.args else None
-    return getattr(inner, "reason", inner) if inner is not None else None
-
-
-def _retryable_connection_error(exc: requests.exceptions.ConnectionError, method: str) -> bool:
-    """Retry only what cannot have reached the server (or is idempotent), never a DNS failure."""
-    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
-
-    reason = _reason(exc)
-    if isinstance(reason, NameResolutionError):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False  # already waited connect_timeout; a second wait doubles the pain
-    return isinstance(reason, ConnectTimeoutError) or method.upper() in ("GET", "HEAD", "DELETE")
-
-
-def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
-    """A few words for why the connection failed, without the urllib3 object soup."""
-    from urllib3.exceptions import NameResolutionError
-
-    reason = _reason(exc)
-    text = str(exc).lower()
-    if isinstance(reason, NameResolutionError) or "name or service not known" in text or (
-        "nodename nor servname" in text
-    ) or "failed to resolve" in text:
-        return "the host name does not resolve"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "no answer to the connection attempt"
-    if isinstance(exc, requests.exceptions.SSLError):
-        if "certificate" in text:
-            return "its TLS certificate was rejected"
-        return "the TLS handshake failed (is it http:// rather than https://?)"
-    if "refused" in text:
-        return "connection refused"
-    if "reset" in text or "aborted" in text or "remotedisconnected" in text:
-        return "the connection was dropped before an answer"
-    return "connection failed"

@@ -32,7 +32,7 @@ CALIBRATION_SECONDS_ENV = "PT_WIDGETS_CALIBRATION_SECONDS"
 class Sizing:
     """How a served entity of this version is sized and how fast one chunk is."""
 
-    scheme: str  # "tokens" or "model_units"
+    scheme: str  # "tokens_per_second" or "model_units" (one vocabulary, client and server)
     chunk: int  # tokens/s per chunk, or model units per increment
     tokens_per_second_per_unit: float  # tokens/s that one unit of `chunk` buys
 
@@ -116,7 +116,7 @@ class Optimizer:
         if desc.sizing == "model_units":
             return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
         chunk = max(10, int(measured // 10 * 10))
-        return Sizing("tokens", chunk, 1.0)
+        return Sizing("tokens_per_second", chunk, 1.0)
 
     def tokens_per_second(self, desc: VersionDescriptor) -> float:
         """One replica's measured tokens/s, from the cache or measured now (once)."""

@@ -2,7 +2,7 @@
 
 ``App()`` is the whole loop in one widget; the steps also exist on their own:
 ``ModelPicker``, ``ThroughputSlider``, ``DeployPanel``, ``Playground``, ``EndpointsTable``
-(``link(picker, slider, deploy, playground)`` wires standalone ones like the App does).
+(``link(picker, slider, deploy, playground)`` connects standalone ones like the App does).
 ``ComparePanel`` (endpoints side by side) and ``LoadTestPanel`` (a bounded load test with a
 live chart) answer "which model, and how many tokens/s do I need?".
 The widgets call only the Python API (``pt_widgets.catalog``, ``sizing``, ``endpoints``,

@@ -7,7 +7,7 @@ App), and answers requests addressed to its scope (``"slider:..."``). So the App
 anywidget (it also works where only anywidgets render, e.g. marimo) and the standalone
 widgets run the very same code.
 
-Wire protocol over custom messages (``model.send`` / ``msg:custom``):
+Message protocol over custom messages (``model.send`` / ``msg:custom``):
 
 * browser -> kernel ``{"ptw": "request", "id", "method": "scope:name", "params"}``
 * kernel -> browser ``{"ptw": "response", "id", "ok": true, "result"}`` or
@@ -205,6 +205,18 @@ class Part:
         return {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")}
 
 
+class WaitsForPart:
+    """``wait()`` for a panel's Python API: block until its part settles, return the panel
+    (so ``picker.select(...).wait()`` chains)."""
+
+    part: Any
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Block until the panel's background lookup is done (raises its error, if any)."""
+        self.part.wait(timeout)
+        return self
+
+
 class Facade:
     """A part seen from Python inside a multi-part widget: ``app.slider.max_value``.
 
@@ -252,6 +264,20 @@ def declare(parts: dict[str, tuple[str, type[Part]]]) -> dict[str, traitlets.Tra
 # --------------------------------------------------------------------------- the host
 
 
+def _reject_unknown(cls: type[PtWidget], kwargs: dict[str, Any]) -> None:
+    """A misspelt option (``ModelPicker(modle=...)``) is a ``TypeError``, as lonboard's
+    layers do, instead of being set as a stray attribute and silently doing nothing.
+
+    Accepted: the widget's traits (its synced state, plus ipywidgets' ``layout`` & co.).
+    """
+    unknown = sorted(k for k in kwargs if not cls.class_traits().get(k))
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise TypeError(f"{cls.__name__}() got unexpected keyword argument{plural} {names}; "
+                        f"see help({cls.__name__}) for its options.")
+
+
 class PtWidget(anywidget.AnyWidget):
     """Base of all pt_widgets widgets (see the module docstring for the protocol)."""
 
@@ -263,6 +289,7 @@ class PtWidget(anywidget.AnyWidget):
     PARTS: ClassVar[dict[str, tuple[str, type[Part]]]] = {}
 
     def __init__(self, *, workspace: Workspace | None = None, **kwargs: Any) -> None:
+        _reject_unknown(type(self), kwargs)
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pt_widgets")
         self._ws_given = workspace
@@ -280,6 +307,14 @@ class PtWidget(anywidget.AnyWidget):
             setup = getattr(part, "setup", None)
             if setup is not None:
                 setup()
+
+    @property
+    def part(self) -> Any:
+        """The part of a one-part widget (every standalone panel; the App has several)."""
+        if len(self.parts) != 1:
+            raise AttributeError(f"{type(self).__name__} has {len(self.parts)} parts: use "
+                                 ".parts[scope].")
+        return next(iter(self.parts.values()))
 
     # -- workspace ----------------------------------------------------------------------
     @property

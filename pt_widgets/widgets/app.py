@@ -1,4 +1,4 @@
-"""App: the four steps in one widget, wired together in Python.
+"""App: the four steps in one widget, connected in Python.
 
 Pick a model -> the slider is set up for it (or disabled, saying why) -> the chosen sizing
 goes to the deploy panel -> a ready endpoint enables the playground. It is one anywidget
@@ -23,7 +23,7 @@ from .slider import SliderControls, SliderPart
 NO_ENDPOINT = "Deploy an endpoint (step 3), or pick a ready one in the endpoints list."
 
 
-def wire(picker: PickerPart | None = None, slider: SliderPart | None = None,
+def connect_parts(picker: PickerPart | None = None, slider: SliderPart | None = None,
          deploy: DeployPart | None = None, playground: PlaygroundPart | None = None,
          endpoints: EndpointsPart | None = None) -> None:
     """Connect parts: picker -> slider -> deploy -> playground (and endpoints -> playground)."""
@@ -72,7 +72,7 @@ def wire(picker: PickerPart | None = None, slider: SliderPart | None = None,
         endpoints.observe(on_selected, "selected")
 
 
-def wire_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = None,
+def connect_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = None,
                         loadtest: LoadTestPart | None = None) -> None:
     """A newly ready endpoint becomes the load test's target and the first compare target."""
 
@@ -98,12 +98,12 @@ def wire_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = None,
 
 def link(picker: Any = None, slider: Any = None, deploy: Any = None, playground: Any = None,
          endpoints: Any = None) -> None:
-    """Wire standalone widgets together like the App does: ``link(picker, slider, deploy)``."""
+    """Connect standalone widgets like the App does: ``link(picker, slider, deploy)``."""
 
     def part(widget: Any) -> Part | None:
         return None if widget is None else widget.part
 
-    wire(part(picker), part(slider), part(deploy), part(playground), part(endpoints))  # type: ignore[arg-type]
+    connect_parts(part(picker), part(slider), part(deploy), part(playground), part(endpoints))  # type: ignore[arg-type]
 
 
 class App(PtWidget):
@@ -132,8 +132,8 @@ class App(PtWidget):
     def __init__(self, *, price_per_dbu: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         p = self.parts
-        wire(p["picker"], p["slider"], p["deploy"], p["playground"], p["endpoints"])  # type: ignore[arg-type]
-        wire_ready_endpoint(p["deploy"], p["compare"], p["loadtest"])  # type: ignore[arg-type]
+        connect_parts(p["picker"], p["slider"], p["deploy"], p["playground"], p["endpoints"])  # type: ignore[arg-type]
+        connect_ready_endpoint(p["deploy"], p["compare"], p["loadtest"])  # type: ignore[arg-type]
         p["playground"].set(disabled_reason=NO_ENDPOINT)
         p["compare"].set(targets=[{"endpoint": "", "temperature": None, "max_tokens": None,
                                    "label": ""} for _ in range(2)])

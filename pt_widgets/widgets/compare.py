@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import traitlets as t
 
 from ..errors import ValidationError
+from ..transport import in_background
 from ._adapters import normalize_task
 from ._base import Facade, Part, PtWidget, Request, declare, describe_error, redact
 
 if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
     import pandas as pd
 
 MAX_PROMPTS = 50  # in the widget; the Python function takes any number
@@ -79,7 +82,7 @@ class ComparePart(Part):
         self.frame: pd.DataFrame | None = None
         self._state: dict[str, Any] = {"prompts": [], "targets": [], "kinds": [], "cells": {}}
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._future: Future[None] | None = None
         self._run_lock = threading.Lock()
         self._done = threading.Event()
         self._done.set()
@@ -125,9 +128,7 @@ class ComparePart(Part):
             self._done.clear()
             self._error = None
             self.set(status="running", error="", progress=f"0 of {len(texts) * len(targets)}")
-        self._thread = threading.Thread(target=self._run, args=(targets, texts),
-                                        name="pt-compare-panel", daemon=True)
-        self._thread.start()
+        self._future = in_background(self._run, targets, texts, name="pt-compare-panel")
 
     def _run(self, targets: list[Any], texts: list[str]) -> None:
         from ..compare import compare_endpoints, compare_summary

@@ -79,9 +79,9 @@ class DeployPart(Part):
 
     def _suggest(self, model: str, version: str, before: str) -> None:
         """Suggest a free name, unless the name was changed meanwhile (by hand or code)."""
-        from ..endpoints import suggest_endpoint_name_for
+        from ..endpoints import suggest_endpoint_name
 
-        name = suggest_endpoint_name_for(self.workspace(), model, version)
+        name = suggest_endpoint_name(model, version, taken=self.workspace())
         with self.host._lock:
             if ((model, version) == (self.get("model"), self.get("version"))
                     and not self.get("name_edited") and self.get("endpoint_name") == before):
@@ -102,7 +102,7 @@ class DeployPart(Part):
         except NotFound:
             return {"name": name, "status": "new",
                     "message": f"A new endpoint '{name}' will be created."}
-        entity = existing.served_entities[0] if existing.served_entities else None
+        entity = existing.display_entity
         serving = (f"{entity.entity_name} version {entity.entity_version}" if entity
                    else "nothing yet")
         return {"name": name, "status": "exists",
@@ -145,8 +145,7 @@ class DeployPart(Part):
             self._done.set()
             self.set(status="failed", progress=0.0)
             raise
-        threading.Thread(target=self._watch, args=(self._deployment,), daemon=True,
-                         name=f"pt_widgets-watch-{name}").start()
+        self._deployment.add_done_callback(self._watch)
 
     def _on_progress(self, p: Progress) -> None:
         deployment = p.deployment or ""
@@ -275,15 +274,11 @@ class DeployPanel(DeployAPI, PtWidget):
                  sizing: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if model and version:
-            wire = _wire_sizing(sizing) if sizing else {"scheme": "default"}
-            self.part.configure(model, str(version), wire)
-
-    @property
-    def part(self) -> DeployPart:  # type: ignore[override]
-        return self.parts["deploy"]  # type: ignore[return-value]
+            state = _sizing_state(sizing) if sizing else {"scheme": "default"}
+            self.part.configure(model, str(version), state)
 
 
-def _wire_sizing(args: dict[str, Any]) -> dict[str, Any]:
+def _sizing_state(args: dict[str, Any]) -> dict[str, Any]:
     """``SizingPlan.validate`` arguments -> the JSON the panel keeps (inverse of above)."""
     if "model_units" in args:
         return {"scheme": "model_units", "provisioned_model_units": args["model_units"]}

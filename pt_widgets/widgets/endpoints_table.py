@@ -78,7 +78,7 @@ class EndpointsPart(Part):
 
 
 def endpoint_row(e: ServingEndpoint) -> dict[str, Any]:
-    entity = e.served_entities[0] if e.served_entities else None
+    entity = e.display_entity
     return {
         "name": e.name,
         "ready": e.state.ready or "",
@@ -135,7 +135,3 @@ class EndpointsTable(EndpointsAPI, PtWidget):
     PARTS: ClassVar = {"endpoints": ("", EndpointsPart)}
     _kind = t.Unicode("endpoints").tag(sync=True)
     vars().update(declare(PARTS))
-
-    @property
-    def part(self) -> EndpointsPart:  # type: ignore[override]
-        return self.parts["endpoints"]  # type: ignore[return-value]

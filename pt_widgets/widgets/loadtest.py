@@ -235,7 +235,3 @@ class LoadTestPanel(LoadTestAPI, PtWidget):
             form["concurrency"] = [int(c)] if isinstance(c, int) else [int(x) for x in c]
         if form:
             self.part.set(**form)
-
-    @property
-    def part(self) -> LoadTestPart:  # type: ignore[override]
-        return self.parts["loadtest"]  # type: ignore[return-value]

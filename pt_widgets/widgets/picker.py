@@ -16,7 +16,7 @@ import traitlets as t
 
 from ..errors import ValidationError
 from ._adapters import task_of
-from ._base import Facade, Part, PtWidget, Request, declare, describe_error
+from ._base import Facade, Part, PtWidget, Request, WaitsForPart, declare, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sizing import SizingPlan
@@ -206,7 +206,7 @@ class PickerPart(Part):
             raise PtWidgetsError(self.get("error"))
 
 
-class PickerAPI:
+class PickerAPI(WaitsForPart):
     """Python methods of a picker (standalone widget or ``App().picker``)."""
 
     part: PickerPart
@@ -219,11 +219,6 @@ class PickerAPI:
     def select(self, model: str, version: int | str | None = None) -> Any:
         """Choose ``catalog.schema.model`` and a version (the newest when not given)."""
         self.part.select(model, version)
-        return self
-
-    def wait(self, timeout: float = 120.0) -> Any:
-        """Block until the chosen version's task and eligibility are known."""
-        self.part.wait(timeout)
         return self
 
 
@@ -241,7 +236,3 @@ class ModelPicker(PickerAPI, PtWidget):
     PARTS: ClassVar = {"picker": ("", PickerPart)}
     _kind = t.Unicode("picker").tag(sync=True)
     vars().update(declare(PARTS))
-
-    @property
-    def part(self) -> PickerPart:  # type: ignore[override]
-        return self.parts["picker"]  # type: ignore[return-value]

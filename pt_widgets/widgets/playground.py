@@ -90,7 +90,7 @@ class PlaygroundPart(Part):
 
         items = []
         for e in list_endpoints(self.workspace()):
-            entity = e.served_entities[0] if e.served_entities else None
+            entity = e.display_entity
             items.append({
                 "name": e.name, "task": normalize_task(e.task or ""), "ready": e.is_ready,
                 "state": e.state.ready or "", "model": entity.entity_name if entity else "",
@@ -415,7 +415,3 @@ class Playground(PlaygroundAPI, PtWidget):
         super().__init__(**kwargs)
         if endpoint:
             self.endpoint = endpoint
-
-    @property
-    def part(self) -> PlaygroundPart:  # type: ignore[override]
-        return self.parts["playground"]  # type: ignore[return-value]

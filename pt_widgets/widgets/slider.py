@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import traitlets as t
 
-from ._base import Facade, Part, PtWidget, Request, declare, describe_error
+from ..sizing import MODEL_UNITS as UNITS  # the scheme words live in sizing.py
+from ..sizing import TOKENS_PER_SECOND as TOKENS
+from ._base import Facade, Part, PtWidget, Request, WaitsForPart, declare, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sizing import Estimate, Sizing, SizingPlan
 
-TOKENS = "tokens_per_second"
-UNITS = "model_units"
 DEFAULT_MAX_CHUNKS = 20
 
 
@@ -172,7 +172,7 @@ def _nearest(value: int, chunk: int) -> int:
     return int(round(value / chunk)) * chunk
 
 
-class SliderAPI:
+class SliderAPI(WaitsForPart):
     """Python methods of a throughput slider (standalone widget or ``App().slider``)."""
 
     part: SliderPart
@@ -206,10 +206,6 @@ class SliderAPI:
         self.part.set(**values)
         return self
 
-    def wait(self, timeout: float = 120.0) -> Any:
-        self.part.wait(timeout)
-        return self
-
 
 class SliderControls(SliderAPI, Facade):
     """``App().slider``: the slider's traits and methods inside the App."""
@@ -231,7 +227,3 @@ class ThroughputSlider(SliderAPI, PtWidget):
         super().__init__(**kwargs)
         if model and version:
             self.part.load(model, version)
-
-    @property
-    def part(self) -> SliderPart:  # type: ignore[override]
-        return self.parts["slider"]  # type: ignore[return-value]

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+import pt_widgets
 from pt_widgets.endpoints import Progress
 from pt_widgets.errors import (
     Cancelled,
@@ -38,6 +39,8 @@ def test_optimization_info_for_a_missing_version_is_not_found(ws):
 def test_suggested_name_is_unused(ws, chat_endpoint):
     name = ws.suggest_endpoint_name(CHAT_MODEL, 1)
     assert name == "smollm2-135m-instruct-v1"
+    # one function: the workspace method is the public one with taken=the workspace
+    assert pt_widgets.suggest_endpoint_name(CHAT_MODEL, 1, taken=ws) == name
     assert not ws.endpoint_exists(name)
 
 
@@ -69,11 +72,11 @@ def test_deploy_waits_with_progress_and_is_idempotent(ws):
                                                     "min_throughput": _chunk(ws)})
     assert again.config.config_version == version  # nothing was redeployed
 
-    frame = ws.endpoints()
+    frame = ws.endpoints(detailed=True).to_pandas()
     row = frame.set_index("name").loc["api-deploy"]
     assert row["ready"] == "READY" and row["entity_name"] == CHAT_MODEL
     assert row["max_provisioned_throughput"] == 2 * _chunk(ws)
-    quick = ws.endpoints(detailed=False).set_index("name").loc["api-deploy"]
+    quick = ws.endpoints().to_pandas().set_index("name").loc["api-deploy"]
     assert quick["entity_name"] == CHAT_MODEL
     assert "api-deploy" in [e.name for e in ws.list_endpoints()]
     assert ws.endpoint("api-deploy").id == ep.id

@@ -52,7 +52,10 @@ def test_create_response_maps_to_a_pending_endpoint():
     ep = ServingEndpoint.from_wire(CREATE_RESPONSE)
     assert ep.name == "llama-pt" and ep.config is None
     assert ep.is_updating and not ep.is_ready and not ep.update_failed
-    entity = ep.served_entities[0]
+    assert ep.served_entities == ()  # nothing is live yet: the entity is only pending
+    entity = ep.pending_served_entities[0]
+    assert ep.latest_served_entities == ep.pending_served_entities
+    assert ep.display_entity == entity
     assert (entity.entity_name, entity.entity_version) == ("system.ai.llama2_7b", "1")
     assert entity.deployment == "DEPLOYMENT_CREATING"
     assert entity.max_dbus == 24.0
@@ -70,6 +73,21 @@ def test_ready_endpoint_and_row():
     assert row["entity_name"] == "system.ai.llama2_7b"
     assert row["max_provisioned_throughput"] == 970
     assert "raw" not in row
+
+
+def test_during_an_update_served_entities_are_the_live_ones():
+    live = {"served_entities": [{"name": "e", "entity_name": "a.b.m", "entity_version": "1",
+                                 "min_provisioned_throughput": 60,
+                                 "max_provisioned_throughput": 60}]}
+    pending = {"served_entities": [{"name": "e", "entity_name": "a.b.m", "entity_version": "1",
+                                    "min_provisioned_throughput": 60,
+                                    "max_provisioned_throughput": 240}]}
+    ep = ServingEndpoint.from_wire({"name": "x", "config": live, "pending_config": pending,
+                                    "state": {"ready": "READY", "config_update": "IN_PROGRESS"}})
+    assert ep.served_entities[0].max_provisioned_throughput == 60  # what answers now
+    assert ep.pending_served_entities[0].max_provisioned_throughput == 240
+    assert ep.latest_served_entities == ep.pending_served_entities  # what a deploy waits on
+    assert ep.to_row()["max_provisioned_throughput"] == 60
 
 
 def test_list_summary_and_legacy_served_models_parse():
