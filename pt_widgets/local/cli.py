@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning")
     env = sub.add_parser("env", help="print shell exports for the running local workspace")
     env.add_argument("--data-dir", type=Path, default=None)
+    from .governance import token_cli  # governance hook: `token create|list|revoke`
+
+    token_cli.add_parser(sub)
     return parser
 
 
@@ -142,4 +145,8 @@ def env(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "token":  # governance hook
+        from .governance import token_cli
+
+        return token_cli.run(args)
     return serve(args) if args.command == "serve" else env(args)

@@ -1,0 +1,47 @@
+"""Governance of the local workspace: users and tokens, secrets, external models.
+
+The rest of the server reaches this package through a few hook calls only:
+
+* ``app.py``: :class:`Governance` is built beside the endpoint store, the auth gate asks
+  :func:`caller_for_scope` who a request comes from (the user lands in
+  ``request.state.user``), :data:`PREFIXES` are added to the paths this package's FastAPI
+  app serves, and :data:`routes.router` is included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .db import GovernanceDB
+from .identity import ADMIN_NAME, Identities, User
+from .vault import Vault
+
+PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me")
+
+
+class Governance:
+    """Everything governance keeps for one data dir."""
+
+    def __init__(self, data_dir: Path, owner_token: str | None = None) -> None:
+        self.db = GovernanceDB(data_dir)
+        self.identities = Identities(self.db, data_dir, owner_token)
+        self.vault = Vault(self.db, data_dir)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def caller_for_scope(governance: Governance, scope: dict) -> User | None:
+    """The user an ASGI request authenticates as (kept in its state), or None: refuse it."""
+    header = None
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            header = value
+            break
+    user = governance.identities.user_for_header(header)
+    if user is not None:
+        scope.setdefault("state", {})["user"] = user
+    return user
+
+
+__all__ = ["ADMIN_NAME", "PREFIXES", "Governance", "User", "caller_for_scope"]
