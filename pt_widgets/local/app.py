@@ -62,8 +62,9 @@ class LocalWorkspace:
         self.registry = Registry(settings)
         self.runtime = Runtime(settings)
         self.optimizer = Optimizer(self.registry, settings.data_dir, self.measure)
-        self.serving = ServingManager(self.store, self.optimizer, self.runtime)
         self.governance = Governance(settings.data_dir, settings.token)  # governance hook
+        self.serving = ServingManager(self.store, self.optimizer, self.runtime,
+                                      external=self.governance.external)  # governance hook
 
     def _stable(self, key: str, make) -> str:
         value = self.store.get_value(key)

@@ -56,3 +56,23 @@ def alice(gov_server, alice_token) -> WorkspaceClient:
 @pytest.fixture(scope="package")
 def bob(gov_server) -> WorkspaceClient:
     return client(gov_server, new_token(gov_server, "bob@example.com"))
+
+
+UPSTREAM_CHAT = "up-chat"
+UPSTREAM_EMBED = "up-embed"
+
+
+@pytest.fixture(scope="package")
+def upstream(tmp_path_factory) -> Iterator[ServerProcess]:
+    """A second local workspace: the OpenAI-compatible engine external models point at."""
+    from ..support import deploy
+
+    server = ServerProcess(tmp_path_factory.mktemp("upstream"),
+                           token="dapi-upstream-secret-token-4242",
+                           env={"PT_WIDGETS_CALIBRATION_SECONDS": "2"}).start()
+    try:
+        deploy(server, UPSTREAM_CHAT, "system.ai.smollm2_135m_instruct", 1, 1, timeout=600)
+        deploy(server, UPSTREAM_EMBED, "system.ai.all_minilm_l6_v2", 1, 1, timeout=600)
+        yield server
+    finally:
+        server.stop()

@@ -10,12 +10,15 @@ The rest of the server reaches this package through a few hook calls only:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from functools import cached_property
 from pathlib import Path
 
 from .db import GovernanceDB
 from .identity import ADMIN_NAME, Identities, User
 from .vault import Vault
 
+_CALLER: ContextVar[User | None] = ContextVar("pt_widgets_caller", default=None)
 PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me")
 
 
@@ -26,6 +29,13 @@ class Governance:
         self.db = GovernanceDB(data_dir)
         self.identities = Identities(self.db, data_dir, owner_token)
         self.vault = Vault(self.db, data_dir)
+
+    @cached_property
+    def external(self):
+        """External models (imports the serving runtime: not for the token CLI)."""
+        from .external import ExternalModels
+
+        return ExternalModels(self.vault)
 
     def close(self) -> None:
         self.db.close()
@@ -41,7 +51,18 @@ def caller_for_scope(governance: Governance, scope: dict) -> User | None:
     user = governance.identities.user_for_header(header)
     if user is not None:
         scope.setdefault("state", {})["user"] = user
+    _CALLER.set(user)
     return user
 
 
-__all__ = ["ADMIN_NAME", "PREFIXES", "Governance", "User", "caller_for_scope"]
+def current_caller() -> User | None:
+    """The user of the request being served (None outside a request, e.g. a deploy thread).
+
+    A context variable, set by the gate: the serving layer's functions take no user argument,
+    and FastAPI's thread pool and task groups carry the request's context along.
+    """
+    return _CALLER.get()
+
+
+__all__ = ["ADMIN_NAME", "PREFIXES", "Governance", "User", "caller_for_scope",
+           "current_caller"]

@@ -142,6 +142,21 @@ class Vault:
                           "does not exist.")
         return self.unseal(row[0])
 
+    def check_readable(self, user: User, reference: str, field: str) -> None:
+        """``user`` may put this reference in a config: the secret exists in a scope they
+        manage (else the endpoint would send another user's key where its URL says)."""
+        match = REFERENCE_RE.match(reference.strip())
+        if not match:
+            raise invalid(f"'{field}' must look like {{{{secrets/<scope>/<key>}}}}.")
+        scope, key = match.groups()
+        try:
+            self._require_manage(user, scope)
+        except ApiError as exc:
+            raise ApiError(exc.error_code, f"'{field}': {exc.message}") from None
+        if self.db.row("SELECT 1 FROM secrets WHERE scope = ? AND key = ?", (scope, key)) is None:
+            raise invalid(f"'{field}' names secret '{key}' in scope '{scope}', which does not "
+                          "exist: put it first (w.secrets.put_secret).")
+
     def seal(self, value: str) -> str:
         """Encrypt a value kept elsewhere (a plaintext API key in an endpoint record)."""
         return self._fernet.encrypt(value.encode()).decode("ascii")

@@ -88,7 +88,12 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
                                "max_provisioned_throughput.", exc.retry_after_s) from None
         headers = {"served-model-name": served.name}
         if stream:
-            iterator = stream_events(served, op, body, admission, metrics, started)
+            try:  # governance hook: an external model's stream connects before the 200
+                source = await open_stream(served.replica, op, body)
+            except BaseException:
+                admission.settle(0)
+                raise
+            iterator = stream_events(served, source, admission, metrics, started)
             return StreamingResponse(iterator, media_type="text/event-stream", headers=headers)
         try:
             result = await getattr(served.replica, op)(body)
@@ -114,11 +119,20 @@ def op_label(body: dict[str, Any]) -> str:
     return "chat" if "messages" in body else "completions" if "prompt" in body else "embeddings"
 
 
-async def stream_events(served: ServedEntity, op: str, body: dict[str, Any],
+async def open_stream(replica: Any, op: str, body: dict[str, Any]) -> AsyncIterator[dict]:
+    """The replica's stream; one that can fail on connecting (an external model's upstream)
+    is opened here, so that failure is the response's status, not an event after a 200."""
+    opener = getattr(replica, "open_stream", None)
+    if opener is not None:
+        return await opener(op, body)
+    return getattr(replica, f"{op}_stream")(body)
+
+
+async def stream_events(served: ServedEntity, source: AsyncIterator[dict],
                         admission: Admission, metrics, started: float) -> AsyncIterator[bytes]:
     tokens, status = (0, 0), 200
     try:
-        async for chunk in getattr(served.replica, f"{op}_stream")(body):
+        async for chunk in source:
             tokens = usage_tokens(chunk) if chunk.get("usage") else tokens
             yield f"data: {json.dumps(chunk)}\n\n".encode()
         yield b"data: [DONE]\n\n"
