@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from .errors import ApiError, conflict, not_found, unavailable
+from .governance.access import creator_name  # governance hook
 from .optimization import DBUS_PER_CHUNK, Optimizer
 from .runtime import Runtime
 from .store import EndpointStore
@@ -162,7 +163,7 @@ class ServingManager:
         record = {
             "name": name,
             "id": uuid.uuid4().hex,
-            "creator": CREATOR,
+            "creator": creator_name(),  # governance hook: the calling user
             "creation_timestamp": created,
             "last_updated_timestamp": created,
             "state": {"ready": "NOT_READY", "config_update": "IN_PROGRESS",

@@ -5,7 +5,15 @@ The rest of the server reaches this package through a few hook calls only:
 * ``app.py``: :class:`Governance` is built beside the endpoint store, the auth gate asks
   :func:`caller_for_scope` who a request comes from (the user lands in
   ``request.state.user``), :data:`PREFIXES` are added to the paths this package's FastAPI
-  app serves, and :data:`routes.router` is included.
+  app serves, and :data:`routes.router` and :data:`permission_routes.router` are included;
+  the external-model handler is handed to the serving manager.
+* ``serving.py``: external-model configs are validated, shaped and loaded here; an
+  endpoint's ``creator`` is the calling user (:func:`access.creator_name`).
+* ``routes/serving.py`` and ``routes/invocations.py``: their routers depend on
+  :func:`access.endpoint_access` (permissions), the listing is filtered by
+  :func:`access.visible` and GET's ``permission_level`` is the caller's
+  (:func:`access.with_caller_level`); streams open through ``open_stream`` so an external
+  model's connection failure is the response's status.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ from pathlib import Path
 
 from .db import GovernanceDB
 from .identity import ADMIN_NAME, Identities, User
+from .permissions import EndpointPermissions
 from .vault import Vault
 
 _CALLER: ContextVar[User | None] = ContextVar("pt_widgets_caller", default=None)
-PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me")
+PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me",
+            "/api/2.0/permissions/serving-endpoints/")
 
 
 class Governance:
@@ -29,6 +39,7 @@ class Governance:
         self.db = GovernanceDB(data_dir)
         self.identities = Identities(self.db, data_dir, owner_token)
         self.vault = Vault(self.db, data_dir)
+        self.permissions = EndpointPermissions(self.db)
 
     @cached_property
     def external(self):

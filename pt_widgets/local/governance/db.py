@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS secret_scopes (
     all_users_manage INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS endpoint_grants (
+    endpoint_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    level TEXT NOT NULL,
+    PRIMARY KEY (endpoint_id, principal)
+);
 CREATE TABLE IF NOT EXISTS secrets (
     scope TEXT NOT NULL REFERENCES secret_scopes(name) ON DELETE CASCADE,
     key TEXT NOT NULL,

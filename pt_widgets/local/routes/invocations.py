@@ -15,17 +15,19 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import openapi as oa
 from ..errors import ApiError, invalid, rate_limited
+from ..governance.access import endpoint_access  # governance hook
 from ..runtime import ServedEntity
 from ..throughput import Admission, RateLimited
 from .common import json_body
 
-router = APIRouter(tags=["invocations"])
+router = APIRouter(tags=["invocations"],
+                   dependencies=[Depends(endpoint_access)])  # governance hook: permissions
 log = logging.getLogger("pt_widgets.local")
 DEFAULT_MAX_TOKENS = 256
 
