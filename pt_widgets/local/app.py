@@ -162,11 +162,12 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
         invocation_routes = None
     if invocation_routes is not None:
         api.include_router(invocation_routes.router)
-    from .governance import permission_routes  # governance hook
+    from .governance import gateway_routes, permission_routes  # governance hook
     from .governance import routes as governance_routes  # governance hook
 
     api.include_router(governance_routes.router)  # governance hook
     api.include_router(permission_routes.router)  # governance hook
+    api.include_router(gateway_routes.router)  # governance hook
     openapi.install(api, public_paths=(DISCOVERY_PATH,))
     return api
 

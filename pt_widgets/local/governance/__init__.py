@@ -23,13 +23,14 @@ from functools import cached_property
 from pathlib import Path
 
 from .db import GovernanceDB
+from .gateway import Gateway
 from .identity import ADMIN_NAME, Identities, User
 from .permissions import EndpointPermissions
 from .vault import Vault
 
 _CALLER: ContextVar[User | None] = ContextVar("pt_widgets_caller", default=None)
 PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me",
-            "/api/2.0/permissions/serving-endpoints/")
+            "/api/2.0/permissions/serving-endpoints/", "/api/2.0/pt-widgets/")
 
 
 class Governance:
@@ -40,6 +41,7 @@ class Governance:
         self.identities = Identities(self.db, data_dir, owner_token)
         self.vault = Vault(self.db, data_dir)
         self.permissions = EndpointPermissions(self.db)
+        self.gateway = Gateway(self.db)
 
     @cached_property
     def external(self):

@@ -40,6 +40,33 @@ CREATE TABLE IF NOT EXISTS endpoint_grants (
     level TEXT NOT NULL,
     PRIMARY KEY (endpoint_id, principal)
 );
+CREATE TABLE IF NOT EXISTS usage (
+    databricks_request_id TEXT PRIMARY KEY,
+    request_time INTEGER NOT NULL,
+    endpoint_name TEXT NOT NULL,
+    served_entity_name TEXT,
+    requester TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    input_token_count INTEGER NOT NULL,
+    output_token_count INTEGER NOT NULL,
+    execution_duration_ms INTEGER NOT NULL,
+    request_streaming INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_endpoint ON usage (endpoint_name, request_time);
+CREATE TABLE IF NOT EXISTS inference_log (
+    databricks_request_id TEXT PRIMARY KEY,
+    endpoint_name TEXT NOT NULL,
+    request_date TEXT NOT NULL,
+    request_time INTEGER NOT NULL,
+    status_code INTEGER NOT NULL,
+    execution_duration_ms INTEGER NOT NULL,
+    request TEXT,
+    response TEXT,
+    served_entity_name TEXT,
+    logging_error_codes TEXT NOT NULL,
+    requester TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inference_by_endpoint ON inference_log (endpoint_name, request_time);
 CREATE TABLE IF NOT EXISTS secrets (
     scope TEXT NOT NULL REFERENCES secret_scopes(name) ON DELETE CASCADE,
     key TEXT NOT NULL,

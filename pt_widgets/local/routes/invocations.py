@@ -73,9 +73,11 @@ def usage_tokens(result: dict[str, Any]) -> tuple[int, int]:
 async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
     workspace = request.app.state.workspace
     started = time.perf_counter()
+    ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
+        workspace.store.get(name), getattr(request.state, "user", None))
     served = await run_in_threadpool(workspace.serving.served_entity, name)
     metrics = workspace.runtime.metrics_for(name)
-    status, tokens = 200, (0, 0)
+    status, tokens, answer = 200, (0, 0), None
     try:
         op = operation(body, served)
         stream = bool(body.get("stream"))
@@ -95,18 +97,19 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
             except BaseException:
                 admission.settle(0)
                 raise
-            iterator = stream_events(served, source, admission, metrics, started)
+            iterator = stream_events(served, source, admission, metrics, started,
+                                     ticket, body)  # governance hook: ticket, body
             return StreamingResponse(iterator, media_type="text/event-stream", headers=headers)
         try:
             result = await getattr(served.replica, op)(body)
         except BaseException:
             admission.settle(0)
             raise
-        tokens = usage_tokens(result)
+        tokens, answer = usage_tokens(result), result
         admission.settle(sum(tokens))
         return JSONResponse(result, headers=headers)
     except ApiError as exc:
-        status = exc.status or 400
+        status, answer = exc.status or 400, exc.body()
         raise
     except Exception:
         status = 500
@@ -115,6 +118,7 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
         if status != 200 or not body.get("stream"):
             metrics.record(served.name, status, (time.perf_counter() - started) * 1000, *tokens)
             served.note(f"{op_label(body)} -> {status}")
+            ticket.finish(status, *tokens, served.name, body, answer)  # governance hook
 
 
 def op_label(body: dict[str, Any]) -> str:
@@ -131,10 +135,12 @@ async def open_stream(replica: Any, op: str, body: dict[str, Any]) -> AsyncItera
 
 
 async def stream_events(served: ServedEntity, source: AsyncIterator[dict],
-                        admission: Admission, metrics, started: float) -> AsyncIterator[bytes]:
-    tokens, status = (0, 0), 200
+                        admission: Admission, metrics, started: float, ticket=None,
+                        body: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+    tokens, status, chunks = (0, 0), 200, []
     try:
         async for chunk in source:
+            chunks.append(chunk)  # governance hook: the inference table logs the stream
             tokens = usage_tokens(chunk) if chunk.get("usage") else tokens
             yield f"data: {json.dumps(chunk)}\n\n".encode()
         yield b"data: [DONE]\n\n"
@@ -148,6 +154,8 @@ async def stream_events(served: ServedEntity, source: AsyncIterator[dict],
     finally:
         admission.settle(sum(tokens))
         metrics.record(served.name, status, (time.perf_counter() - started) * 1000, *tokens)
+        if ticket is not None:  # governance hook
+            ticket.finish(status, *tokens, served.name, body, chunks, streaming=True)
 
 
 def sse_error(exc: ApiError) -> bytes:
