@@ -27,6 +27,8 @@ from databricks.sdk.service.serving import (
     ServingEndpointPermissionLevel,
 )
 
+import pt_widgets
+
 from ..support import ServerProcess
 from .conftest import UPSTREAM_CHAT, client, new_token
 
@@ -119,6 +121,11 @@ def test_limit_usage_and_inference_table_across_a_restart(gw_server, callers, en
                for r in logged)
     assert {r["databricks_request_id"] for r in logged} == \
         {r["databricks_request_id"] for r in rows}
+    ws = pt_widgets.connect(gw_server.host, gw_server.token)  # the same, as DataFrames
+    frame = ws.usage(ENDPOINT)
+    assert list(frame["requester"]) == ["ann@example.com"] * 3 + ["ben@example.com"]
+    assert frame.attrs["not_enforced"] == ["guardrails.input.invalid_keywords"]
+    assert list(ws.inference_table(ENDPOINT)["status_code"]) == [200] * 4
 
 
 def test_tables_need_can_manage(gw_server, callers, endpoint):
