@@ -11,11 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from ..errors import not_found
-from ..routes.common import json_body
 from .access import caller, governance
 from .permissions import DESCRIPTIONS, LEVELS
+
+
+class AccessControlRequest(BaseModel):
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+    permission_level: str | None = None
+
+
+class PermissionsRequest(BaseModel):
+    access_control_list: list[AccessControlRequest] = []
+
 
 router = APIRouter(prefix="/api/2.0/permissions/serving-endpoints", tags=["permissions"])
 
@@ -45,20 +57,23 @@ def permission_levels(request: Request, endpoint_id: str) -> dict[str, Any]:
                                   for level in LEVELS]}
 
 
-async def change(request: Request, endpoint_id: str, replace: bool) -> dict[str, Any]:
-    body = await json_body(request, required=False)
+def change(request: Request, endpoint_id: str, body: PermissionsRequest,
+           replace: bool) -> dict[str, Any]:
     record = endpoint_record(request, endpoint_id, "CAN_MANAGE")
     gov = governance(request)
     users = {u.user_name for u in gov.identities.users()}
-    gov.permissions.apply(record["id"], body.get("access_control_list", []), users, replace)
+    acl = [entry.model_dump(exclude_none=True) for entry in body.access_control_list]
+    gov.permissions.apply(record["id"], acl, users, replace)
     return gov.permissions.object_permissions(record)
 
 
 @router.put("/{endpoint_id}")
-async def set_permissions(request: Request, endpoint_id: str) -> dict[str, Any]:
-    return await change(request, endpoint_id, replace=True)
+def set_permissions(request: Request, endpoint_id: str,
+                    body: PermissionsRequest) -> dict[str, Any]:
+    return change(request, endpoint_id, body, replace=True)
 
 
 @router.patch("/{endpoint_id}")
-async def update_permissions(request: Request, endpoint_id: str) -> dict[str, Any]:
-    return await change(request, endpoint_id, replace=False)
+def update_permissions(request: Request, endpoint_id: str,
+                       body: PermissionsRequest) -> dict[str, Any]:
+    return change(request, endpoint_id, body, replace=False)
