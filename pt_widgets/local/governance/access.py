@@ -62,6 +62,7 @@ async def endpoint_access(request: Request) -> None:
     if record is None:
         return  # the route answers its own 404 / 400
     request.state.endpoint_level = governance(request).permissions.require(user, record, needed)
+    request.state.endpoint_record = record  # read once per request: the gateway reuses it
 
 
 def visible(request: Request, endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:

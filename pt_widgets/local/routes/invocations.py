@@ -74,7 +74,8 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
     workspace = request.app.state.workspace
     started = time.perf_counter()
     ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
-        workspace.store.get(name), getattr(request.state, "user", None))
+        getattr(request.state, "endpoint_record", None) or workspace.store.get(name),
+        getattr(request.state, "user", None))
     served = await run_in_threadpool(workspace.serving.served_entity, name)
     metrics = workspace.runtime.metrics_for(name)
     status, tokens, answer = 200, (0, 0), None
