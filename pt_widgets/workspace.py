@@ -454,3 +454,13 @@ class Workspace:
     log_chat_model = _Api(".model_logging", "log_chat_model")
     log_completions_model = _Api(".model_logging", "log_completions_model")
     log_embeddings_model = _Api(".model_logging", "log_embeddings_model")
+
+    # governance (permissions, secrets, external models, AI gateway)
+    grant = _Api(".governance", "grant")
+    revoke = _Api(".governance", "revoke")
+    permissions = _Api(".governance", "permissions")
+    create_secret = _Api(".governance", "create_secret")
+    deploy_external = _Api(".governance", "deploy_external")
+    set_gateway = _Api(".governance", "set_gateway")
+    usage = _Api(".governance", "usage")
+    inference_table = _Api(".governance", "inference_table")

@@ -9,7 +9,6 @@ this host log and register models into the registry the catalog routes read.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -25,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import openapi
 from .errors import ApiError
+from .governance import PREFIXES as GOVERNANCE_PREFIXES  # governance hook
+from .governance import Governance, caller_for_scope  # governance hook
 from .optimization import Optimizer
 from .registry import Registry
 from .routes import catalog as catalog_routes
@@ -38,7 +39,7 @@ log = logging.getLogger("pt_widgets.local")
 
 DISCOVERY_PATH = "/.well-known/databricks-config"
 OWN_PREFIXES = ("/api/2.0/serving-endpoints", "/api/2.1/unity-catalog", "/serving-endpoints",
-                "/.well-known/", "/openapi.json")
+                "/.well-known/", "/openapi.json") + GOVERNANCE_PREFIXES  # governance hook
 INVOCATION_LIMIT = 4 * 1024 * 1024  # Databricks' cap for foundation-model payloads
 CONTROL_LIMIT = 16 * 1024 * 1024
 UNLIMITED_PREFIX = "/api/2.0/mlflow-artifacts"  # model weights upload here, streamed to disk
@@ -61,7 +62,9 @@ class LocalWorkspace:
         self.registry = Registry(settings)
         self.runtime = Runtime(settings)
         self.optimizer = Optimizer(self.registry, settings.data_dir, self.measure)
-        self.serving = ServingManager(self.store, self.optimizer, self.runtime)
+        self.governance = Governance(settings.data_dir, settings.token)  # governance hook
+        self.serving = ServingManager(self.store, self.optimizer, self.runtime,
+                                      external=self.governance.external)  # governance hook
 
     def _stable(self, key: str, make) -> str:
         value = self.store.get_value(key)
@@ -161,6 +164,12 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
         invocation_routes = None
     if invocation_routes is not None:
         api.include_router(invocation_routes.router)
+    from .governance import gateway_routes, permission_routes  # governance hook
+    from .governance import routes as governance_routes  # governance hook
+
+    api.include_router(governance_routes.router)  # governance hook
+    api.include_router(permission_routes.router)  # governance hook
+    api.include_router(gateway_routes.router)  # governance hook
     openapi.install(api, public_paths=(DISCOVERY_PATH,))
     return api
 
@@ -201,10 +210,9 @@ class Gate:
         await target(scope, receive, send)
 
     def _authorised(self, scope) -> bool:
-        for key, value in scope.get("headers", ()):
-            if key == b"authorization":
-                return hmac.compare_digest(value, self._token)
-        return False
+        # governance hook: the token names a user (the owner's token: the admin), who is kept
+        # in the request's state; None refuses the request
+        return caller_for_scope(self.api.state.workspace.governance, scope) is not None
 
 
 def body_limit(path: str) -> int:

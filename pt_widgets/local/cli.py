@@ -87,6 +87,9 @@ def add_token_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
                               help="print the path of the 0600 file holding it instead")
     add_data_dir_argument(token_parser)
     token_parser.set_defaults(run=show_token)
+    from .governance import token_cli  # `token create|list|revoke`: users' tokens
+
+    token_cli.add_subcommands(token_parser)
     return token_parser
 
 

@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from .errors import ApiError, conflict, not_found, unavailable
+from .governance.access import creator_name  # governance hook
 from .optimization import DBUS_PER_CHUNK, Optimizer
 from .runtime import Runtime
 from .store import EndpointStore
@@ -76,6 +77,8 @@ def mirror_models(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The deprecated ``served_models`` view the real API still returns beside entities."""
     mirrored = []
     for e in entities:
+        if "external_model" in e:  # governance hook: external models have no model/version
+            continue
         m = {k: v for k, v in e.items() if k not in ("entity_name", "entity_version",
                                                       "foundation_model")}
         m["model_name"], m["model_version"] = e["entity_name"], e["entity_version"]
@@ -100,11 +103,13 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     if config:
         out["config"] = {
             "served_entities": [
-                {k: e[k] for k in ("name", "entity_name", "entity_version", "foundation_model")
+                {k: e[k] for k in ("name", "entity_name", "entity_version", "foundation_model",
+                                   "external_model")  # governance hook: external_model
                  if k in e} for e in config["served_entities"]],
             "served_models": [
                 {"name": e["name"], "model_name": e["entity_name"],
-                 "model_version": e["entity_version"]} for e in config["served_entities"]],
+                 "model_version": e["entity_version"]} for e in config["served_entities"]
+                if "external_model" not in e],  # governance hook
         }
     return out
 
@@ -112,8 +117,10 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 class ServingManager:
     """Owns endpoint records and the deploy workers that move them through their states."""
 
-    def __init__(self, store: EndpointStore, optimizer: Optimizer, runtime: Runtime) -> None:
+    def __init__(self, store: EndpointStore, optimizer: Optimizer, runtime: Runtime,
+                 external: Any = None) -> None:
         self.store = store
+        self.external = external  # governance hook: governance.external.ExternalModels
         self.optimizer = optimizer
         self.runtime = runtime
         self._threads: dict[str, threading.Thread] = {}
@@ -149,14 +156,14 @@ class ServingManager:
                            f"must match the endpoint 'name' ({name!r}).")
         plain = {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) \
             else config
-        validated = validate_config(plain, self.optimizer, pt=pt_route)
+        validated = self._validate(plain, pt_route)  # governance hook
         tags = body.get("tags") or []
         created = now_ms()
         pending = self._pending(validated, 1, created)
         record = {
             "name": name,
             "id": uuid.uuid4().hex,
-            "creator": CREATOR,
+            "creator": creator_name(),  # governance hook: the calling user
             "creation_timestamp": created,
             "last_updated_timestamp": created,
             "state": {"ready": "NOT_READY", "config_update": "IN_PROGRESS",
@@ -185,7 +192,7 @@ class ServingManager:
     def update(self, name: str, config: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
         if pt_route:
             check_fields(config, {"served_entities", "traffic_config"}, "config")
-        validated = validate_config(config, self.optimizer, pt=pt_route)
+        validated = self._validate(config, pt_route)  # governance hook
         with self.store.transaction() as conn:
             record = self.require(name)
             if record["state"]["config_update"] == "IN_PROGRESS":
@@ -209,9 +216,18 @@ class ServingManager:
             self.store.delete(conn, name)
         self.runtime.release(name)
 
+    def _validate(self, config: Any, pt_route: bool) -> dict[str, Any]:
+        """governance hook: a config of external models is validated by governance."""
+        if self.external is not None and self.external.handles(config):
+            return self.external.validate(config)
+        return validate_config(config, self.optimizer, pt=pt_route)
+
     def _pending(self, validated: dict[str, Any], version: int, start: int) -> dict[str, Any]:
-        entities = [entity_output(e, start) for e in validated["entities"]]
+        entities = [self.external.entity_output(e, start) if "_external" in e  # governance hook
+                    else entity_output(e, start) for e in validated["entities"]]
         for out, entity in zip(entities, validated["entities"], strict=True):
+            if "_external" in entity:  # governance hook: its _source is already set
+                continue
             out["_source"] = {"full_name": entity["entity_name"],
                               "version": int(entity["entity_version"])}
         return {
@@ -334,6 +350,8 @@ class ServingManager:
         def say(message: str) -> None:
             lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}")
 
+        if "external_model" in entity and self.external is not None:  # governance hook
+            return self.external.load(entity, say)
         source = entity["_source"]
         say(f"Resolving {source['full_name']} version {source['version']}")
         desc = self.optimizer.describe(source["full_name"], source["version"])

@@ -57,7 +57,8 @@ def documented_routes(server, deployed) -> list[tuple[str, str]]:
     """Every operation of the OpenAPI document, with real names in its path."""
     doc = requests.get(f"{server.host}/openapi.json", headers=server.headers, timeout=30).json()
     names = {"name": deployed.chat, "full_name": CHAT, "version": "1",
-             "alias": deployed.alias, "served_model_name": "smollm2_135m_instruct-1"}
+             "alias": deployed.alias, "served_model_name": "smollm2_135m_instruct-1",
+             "endpoint_id": deployed.chat}  # the permissions routes take an id (or a name)
     routes = []
     for path, operations in doc["paths"].items():
         for method in operations:

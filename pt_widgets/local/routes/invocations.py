@@ -15,17 +15,19 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import openapi as oa
 from ..errors import ApiError, invalid, rate_limited
+from ..governance.access import endpoint_access  # governance hook
 from ..runtime import ServedEntity
 from ..throughput import Admission, RateLimited
 from .common import json_body
 
-router = APIRouter(tags=["invocations"])
+router = APIRouter(tags=["invocations"],
+                   dependencies=[Depends(endpoint_access)])  # governance hook: permissions
 log = logging.getLogger("pt_widgets.local")
 DEFAULT_MAX_TOKENS = 256
 
@@ -71,9 +73,12 @@ def usage_tokens(result: dict[str, Any]) -> tuple[int, int]:
 async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
     workspace = request.app.state.workspace
     started = time.perf_counter()
+    ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
+        getattr(request.state, "endpoint_record", None) or workspace.store.get(name),
+        getattr(request.state, "user", None))
     served = await run_in_threadpool(workspace.serving.served_entity, name)
     metrics = workspace.runtime.metrics_for(name)
-    status, tokens = 200, (0, 0)
+    status, tokens, answer = 200, (0, 0), None
     try:
         op = operation(body, served)
         stream = bool(body.get("stream"))
@@ -88,18 +93,24 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
                                "max_provisioned_throughput.", exc.retry_after_s) from None
         headers = {"served-model-name": served.name}
         if stream:
-            iterator = stream_events(served, op, body, admission, metrics, started)
+            try:  # governance hook: an external model's stream connects before the 200
+                source = await open_stream(served.replica, op, body)
+            except BaseException:
+                admission.settle(0)
+                raise
+            iterator = stream_events(served, source, admission, metrics, started,
+                                     ticket, body)  # governance hook: ticket, body
             return StreamingResponse(iterator, media_type="text/event-stream", headers=headers)
         try:
             result = await getattr(served.replica, op)(body)
         except BaseException:
             admission.settle(0)
             raise
-        tokens = usage_tokens(result)
+        tokens, answer = usage_tokens(result), result
         admission.settle(sum(tokens))
         return JSONResponse(result, headers=headers)
     except ApiError as exc:
-        status = exc.status or 400
+        status, answer = exc.status or 400, exc.body()
         raise
     except Exception:
         status = 500
@@ -108,17 +119,29 @@ async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
         if status != 200 or not body.get("stream"):
             metrics.record(served.name, status, (time.perf_counter() - started) * 1000, *tokens)
             served.note(f"{op_label(body)} -> {status}")
+            ticket.finish(status, *tokens, served.name, body, answer)  # governance hook
 
 
 def op_label(body: dict[str, Any]) -> str:
     return "chat" if "messages" in body else "completions" if "prompt" in body else "embeddings"
 
 
-async def stream_events(served: ServedEntity, op: str, body: dict[str, Any],
-                        admission: Admission, metrics, started: float) -> AsyncIterator[bytes]:
-    tokens, status = (0, 0), 200
+async def open_stream(replica: Any, op: str, body: dict[str, Any]) -> AsyncIterator[dict]:
+    """The replica's stream; one that can fail on connecting (an external model's upstream)
+    is opened here, so that failure is the response's status, not an event after a 200."""
+    opener = getattr(replica, "open_stream", None)
+    if opener is not None:
+        return await opener(op, body)
+    return getattr(replica, f"{op}_stream")(body)
+
+
+async def stream_events(served: ServedEntity, source: AsyncIterator[dict],
+                        admission: Admission, metrics, started: float, ticket=None,
+                        body: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+    tokens, status, chunks = (0, 0), 200, []
     try:
-        async for chunk in getattr(served.replica, f"{op}_stream")(body):
+        async for chunk in source:
+            chunks.append(chunk)  # governance hook: the inference table logs the stream
             tokens = usage_tokens(chunk) if chunk.get("usage") else tokens
             yield f"data: {json.dumps(chunk)}\n\n".encode()
         yield b"data: [DONE]\n\n"
@@ -132,6 +155,8 @@ async def stream_events(served: ServedEntity, op: str, body: dict[str, Any],
     finally:
         admission.settle(sum(tokens))
         metrics.record(served.name, status, (time.perf_counter() - started) * 1000, *tokens)
+        if ticket is not None:  # governance hook
+            ticket.finish(status, *tokens, served.name, body, chunks, streaming=True)
 
 
 def sse_error(exc: ApiError) -> bytes:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from .. import openapi as oa
+from ..governance.access import endpoint_access, visible, with_caller_level  # governance hook
 from ..serving import ServingManager
 from .common import json_body
 
-router = APIRouter(prefix="/api/2.0/serving-endpoints", tags=["serving-endpoints"])
+router = APIRouter(prefix="/api/2.0/serving-endpoints", tags=["serving-endpoints"],
+                   dependencies=[Depends(endpoint_access)])  # governance hook: permissions
 
 
 def manager(request: Request) -> ServingManager:
@@ -31,7 +33,7 @@ async def optimization_info(request: Request, full_name: str, version: str) -> d
 @router.get("", responses=oa.ok(oa.ENDPOINT_LIST))
 @router.get("/", include_in_schema=False)
 def list_endpoints(request: Request) -> dict[str, Any]:
-    return {"endpoints": manager(request).list()}
+    return {"endpoints": visible(request, manager(request).list())}  # governance hook
 
 
 @router.post("", openapi_extra=oa.body(oa.CREATE), responses=oa.ok(oa.ENDPOINT))
@@ -59,7 +61,7 @@ async def update_pt_config(request: Request, name: str) -> dict[str, Any]:
 
 @router.get("/{name}", responses=oa.ok(oa.ENDPOINT))
 def get_endpoint(request: Request, name: str) -> dict[str, Any]:
-    return manager(request).get(name)
+    return with_caller_level(request, manager(request).get(name))  # governance hook
 
 
 @router.delete("/{name}", responses=oa.ok(oa.EMPTY))

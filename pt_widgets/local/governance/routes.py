@@ -1,0 +1,184 @@
+"""HTTP routes of governance: tokens, the caller's SCIM identity, secrets.
+
+Paths and bodies are those databricks-sdk's ``w.tokens``, ``w.current_user`` and
+``w.secrets`` send. Request bodies are pydantic models (FastAPI documents them in the
+OpenAPI document); unknown fields are ignored, as Databricks does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from ..errors import ApiError
+from . import Governance, User
+
+router = APIRouter(tags=["governance"])
+SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def governance(request: Request) -> Governance:
+    return request.app.state.workspace.governance
+
+
+def caller(request: Request) -> User:
+    """The authenticated user (the gate put it there); 401 if a route is reached without."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise ApiError("UNAUTHENTICATED", "This request carries no authenticated user.")
+    return user
+
+
+# -- tokens ---------------------------------------------------------------------------------
+class CreateToken(BaseModel):
+    comment: str | None = None
+    lifetime_seconds: int | None = None
+
+
+class TokenId(BaseModel):
+    token_id: str
+
+
+class TokenInfo(BaseModel):
+    token_id: str
+    comment: str
+    creation_time: int
+    expiry_time: int
+
+
+class CreatedToken(BaseModel):
+    token_value: str
+    token_info: TokenInfo
+
+
+class TokenList(BaseModel):
+    token_infos: list[TokenInfo]
+
+
+@router.post("/api/2.0/token/create", response_model=CreatedToken)
+def create_token(request: Request, body: CreateToken) -> dict[str, Any]:
+    value, info = governance(request).identities.create_token(
+        caller(request), body.comment or "", body.lifetime_seconds)
+    return {"token_value": value, "token_info": info.wire()}
+
+
+@router.get("/api/2.0/token/list", response_model=TokenList)
+def list_tokens(request: Request) -> dict[str, Any]:
+    infos = governance(request).identities.tokens(caller(request))
+    return {"token_infos": [i.wire() for i in infos]}
+
+
+@router.post("/api/2.0/token/delete")
+def delete_token(request: Request, body: TokenId) -> dict[str, Any]:
+    governance(request).identities.revoke(body.token_id, caller(request))
+    return {}
+
+
+# -- who am I -------------------------------------------------------------------------------
+@router.get("/api/2.0/preview/scim/v2/Me")
+def me(request: Request) -> dict[str, Any]:
+    user = caller(request)
+    groups = [{"display": "admins", "value": "admins"}] if user.is_admin else []
+    groups.append({"display": "users", "value": "users"})
+    return {"id": str(user.id), "userName": user.user_name, "displayName": user.user_name,
+            "active": True, "emails": [{"value": user.user_name, "primary": True,
+                                        "type": "work"}],
+            "groups": groups, "schemas": [SCIM_USER]}
+
+
+# -- secrets --------------------------------------------------------------------------------
+class CreateScope(BaseModel):
+    scope: str
+    initial_manage_principal: str | None = None
+    scope_backend_type: str | None = None
+
+
+class ScopeName(BaseModel):
+    scope: str
+
+
+class PutSecret(BaseModel):
+    scope: str
+    key: str
+    string_value: str | None = None
+    bytes_value: str | None = None
+
+    def __repr__(self) -> str:  # never show a value, not even in a traceback
+        return f"PutSecret(scope={self.scope!r}, key={self.key!r})"
+
+    __str__ = __repr__
+
+
+class SecretKey(BaseModel):
+    scope: str
+    key: str
+
+
+class Scope(BaseModel):
+    name: str
+    backend_type: str
+
+
+class ScopeList(BaseModel):
+    scopes: list[Scope]
+
+
+class SecretMetadata(BaseModel):
+    key: str
+    last_updated_timestamp: int
+
+
+class SecretList(BaseModel):
+    secrets: list[SecretMetadata]
+
+
+@router.post("/api/2.0/secrets/scopes/create")
+def create_scope(request: Request, body: CreateScope) -> dict[str, Any]:
+    governance(request).vault.create_scope(caller(request), body.scope,
+                                           body.initial_manage_principal,
+                                           body.scope_backend_type)
+    return {}
+
+
+@router.get("/api/2.0/secrets/scopes/list", response_model=ScopeList)
+def list_scopes(request: Request) -> dict[str, Any]:
+    caller(request)
+    names = governance(request).vault.scopes()
+    return {"scopes": [{"name": n, "backend_type": "DATABRICKS"} for n in names]}
+
+
+@router.post("/api/2.0/secrets/scopes/delete")
+def delete_scope(request: Request, body: ScopeName) -> dict[str, Any]:
+    governance(request).vault.delete_scope(caller(request), body.scope)
+    return {}
+
+
+@router.post("/api/2.0/secrets/put")
+def put_secret(request: Request, body: PutSecret) -> dict[str, Any]:
+    governance(request).vault.put(caller(request), body.scope, body.key, body.string_value,
+                                  body.bytes_value)
+    return {}
+
+
+@router.get("/api/2.0/secrets/list", response_model=SecretList)
+def list_secrets(request: Request, scope: str = Query(...)) -> dict[str, Any]:
+    found = governance(request).vault.list(caller(request), scope)
+    return {"secrets": [{"key": s.key, "last_updated_timestamp": s.last_updated_timestamp}
+                        for s in found]}
+
+
+@router.post("/api/2.0/secrets/delete")
+def delete_secret(request: Request, body: SecretKey) -> dict[str, Any]:
+    governance(request).vault.delete(caller(request), body.scope, body.key)
+    return {}
+
+
+@router.get("/api/2.0/secrets/get")
+def get_secret(request: Request, scope: str = Query(...), key: str = Query(...)) -> None:
+    """Refused: the local workspace never hands a secret value back to any caller."""
+    caller(request)
+    raise ApiError("PERMISSION_DENIED", "The local workspace never returns secret values; "
+                   f"reference it as {{{{secrets/{scope}/{key}}}}} in an external model's "
+                   "config instead.")
