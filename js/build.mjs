@@ -1,9 +1,10 @@
 // Bundle the widgets into ../pt_widgets/static: widget.js (one self-contained ESM, no CDN
 // imports) and widget.css. `node build.mjs` builds minified; `node build.mjs --watch`
 // rebuilds on change with inline source maps (pair it with ANYWIDGET_HMR=1 in a notebook).
-import * as esbuild from "esbuild";
-import { fileURLToPath } from "node:url";
+
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.resolve(here, "..", "pt_widgets", "static");

@@ -1,13 +1,54 @@
 // DeployPanel: endpoint name (suggested, validated as you type), create-or-update, live
-// state with elapsed time and progress, failure reason and build-log tail, cancel.
-import { Ctx } from "./rpc";
-import { ErrorBox, debounce, errorText, field, h } from "./dom";
-import { UNITS, endpointNameProblem, formatDuration, formatInt } from "./format";
+// state as the workspace reports it (each state it passed through, with the elapsed time),
+// failure reason and build-log tail, cancel. No percentage: the workspace reports states, not
+// a fraction done, and a bar shaped by an expected duration would be made up.
+import { bindButton, bindErrors } from "./bind";
+import { button, debounce, errorText, field, h } from "./dom";
+import { endpointNameProblem, formatDuration, formatInt, UNITS } from "./format";
+import type { Ctx } from "./rpc";
 
 const RUNNING = new Set(["starting", "deploying"]);
+const BADGES: Record<string, string> = {
+  idle: "not deployed",
+  starting: "submitting",
+  deploying: "pending",
+  ready: "ready",
+  failed: "failed",
+  cancelled: "stopped waiting",
+};
 
-export function sizingLabel(sizing: Record<string, any> | null | undefined): string {
-  if (!sizing || !sizing.scheme) return "";
+export interface Sizing {
+  scheme?: string;
+  provisioned_model_units?: number;
+  min_provisioned_throughput?: number;
+  max_provisioned_throughput?: number;
+  scale_to_zero_enabled?: boolean;
+}
+
+export interface DeployState {
+  model: string;
+  version: string;
+  sizing: Sizing;
+  endpoint_name: string;
+  name_edited: boolean;
+  disabled_reason: string;
+  status: string; // idle starting deploying ready failed cancelled
+  phase: string; // the workspace's states, e.g. "IN_PROGRESS · DEPLOYMENT_CREATING"
+  message: string;
+  started_at: number; // epoch ms
+  elapsed_s: number;
+  progress: number; // kept in the protocol; not shown (see the header)
+  log_tail: string;
+  endpoint: string;
+  endpoint_task: string;
+  error: string;
+}
+
+type DeployCtx = Ctx<DeployState>;
+type NameState = { name: string; status: string; message: string };
+
+export function sizingLabel(sizing: Sizing | null | undefined): string {
+  if (!sizing?.scheme) return "";
   if (sizing.scheme === "default") return "smallest always-on size";
   if (sizing.scheme === UNITS) return `${formatInt(sizing.provisioned_model_units)} model units`;
   const lo = formatInt(sizing.min_provisioned_throughput);
@@ -16,187 +57,238 @@ export function sizingLabel(sizing: Record<string, any> | null | undefined): str
   return `${lo === hi ? hi : `${lo}–${hi}`} tokens/s${zero}`;
 }
 
-export function renderDeploy(ctx: Ctx, root: HTMLElement): void {
-  const errors = new ErrorBox(() => ctx.set({ error: "" }));
-  const summary = h("div", { class: "ptw-summary", "data-testid": "deploy-summary" });
-  const name = h("input", { type: "text", "data-testid": "endpoint-name", spellcheck: false,
-                            autocomplete: "off", "aria-label": "Endpoint name", maxlength: 80 });
-  const nameStatus = h("div", { class: "ptw-name-status", "data-testid": "name-status",
-                                "aria-live": "polite" });
-  const deployButton = h("button", { class: "ptw-button ptw-primary", "data-testid": "deploy-button",
-                                     text: "Deploy" });
-  const cancelButton = h("button", { class: "ptw-button", "data-testid": "cancel-button",
-                                     text: "Cancel", hidden: true });
-  const badge = h("span", { class: "ptw-badge", "data-testid": "deploy-status" });
-  const elapsed = h("span", { class: "ptw-muted ptw-elapsed", "data-testid": "deploy-elapsed" });
-  const phase = h("span", { class: "ptw-muted ptw-phase", "data-testid": "deploy-phase" });
-  const bar = h("div", { class: "ptw-progress-bar" });
-  const progress = h("div", { class: "ptw-progress", role: "progressbar", "aria-valuemin": 0,
-                              "aria-valuemax": 100, "data-testid": "deploy-progress" }, bar);
-  const message = h("div", { class: "ptw-message", "data-testid": "deploy-message" });
+function deployView() {
   const logs = h("pre", { class: "ptw-log", "data-testid": "log-tail" });
-  const logBox = h("details", { class: "ptw-logs" }, h("summary", { text: "Build log" }), logs);
-  const note = h("div", { class: "ptw-note", "data-testid": "deploy-disabled" });
+  return {
+    summary: h("div", { class: "ptw-summary", "data-testid": "deploy-summary" }),
+    name: h("input", {
+      type: "text",
+      "data-testid": "endpoint-name",
+      spellcheck: false,
+      autocomplete: "off",
+      "aria-label": "Endpoint name",
+      maxlength: 80,
+    }),
+    nameStatus: h("div", { class: "ptw-name-status", "data-testid": "name-status", "aria-live": "polite" }),
+    deploy: button("Deploy", "deploy-button", "ptw-primary"),
+    cancel: button("Cancel", "cancel-button", "", true),
+    badge: h("span", { class: "ptw-badge", "data-testid": "deploy-status" }),
+    spinner: h("span", { class: "ptw-spinner", "aria-hidden": "true", hidden: true }),
+    elapsed: h("span", { class: "ptw-muted ptw-elapsed", "data-testid": "deploy-elapsed" }),
+    phase: h("span", { class: "ptw-muted ptw-phase", "data-testid": "deploy-phase" }),
+    states: h("ol", {
+      class: "ptw-states",
+      "data-testid": "deploy-states",
+      "aria-label": "States the workspace reported",
+    }),
+    message: h("div", { class: "ptw-message", "data-testid": "deploy-message" }),
+    logs,
+    logBox: h("details", { class: "ptw-logs" }, h("summary", { text: "Build log" }), logs),
+    note: h("div", { class: "ptw-note", "data-testid": "deploy-disabled" }),
+  };
+}
 
-  root.append(h("div", { class: "ptw-deploy" },
-    note, summary,
-    field("Endpoint name", name), nameStatus,
-    h("div", { class: "ptw-row" }, deployButton, cancelButton),
-    h("div", { class: "ptw-status-row" }, badge, elapsed, phase),
-    progress, message, errors.el, logBox));
+type DeployView = ReturnType<typeof deployView>;
 
-  // ------------------------------------------------------------------ name validation
-  let nameState = { name: "", status: "", message: "" };
-  let checkSeq = 0;
-
+/** Validates the name at once in the browser, then (debounced) asks the kernel create/update. */
+function nameChecker(ctx: DeployCtx, input: HTMLInputElement, changed: (s: NameState) => void) {
+  let state: NameState = { name: "", status: "", message: "" };
+  let seq = 0;
   const check = debounce(async (value: string) => {
-    const mine = ++checkSeq;
+    const mine = ++seq;
     try {
-      const res = await ctx.request<{ name: string; status: string; message: string }>(
-        "check_name", { name: value });
-      if (mine !== checkSeq || value !== name.value) return;
-      nameState = res;
+      const res = await ctx.request<NameState>("check_name", { name: value });
+      if (mine !== seq || value !== input.value) return;
+      state = res;
     } catch (e) {
-      if (mine !== checkSeq) return;
-      nameState = { name: value, status: "unknown", message: errorText(e) };
+      if (mine !== seq) return;
+      state = { name: value, status: "unknown", message: errorText(e) };
     }
-    renderName();
-    renderButtons();
+    changed(state);
   }, 300);
+  ctx.onClose(() => check.cancel());
+  return {
+    get state() {
+      return state;
+    },
+    validate(value: string, fromUser: boolean) {
+      const problem = endpointNameProblem(value);
+      if (problem) {
+        check.cancel();
+        seq += 1;
+        state = { name: value, status: "invalid", message: problem };
+      } else {
+        state = { name: value, status: "checking", message: "Checking…" };
+        if (fromUser) check(value);
+        else check.flush(value);
+      }
+      changed(state);
+    },
+  };
+}
 
-  function validate(value: string, fromUser: boolean) {
-    const problem = endpointNameProblem(value);
-    if (problem) {
-      check.cancel();
-      checkSeq += 1;
-      nameState = { name: value, status: "invalid", message: problem };
-    } else {
-      nameState = { name: value, status: "checking", message: "Checking…" };
-      if (fromUser) check(value);
-      else check.flush(value);
-    }
-    renderName();
-    renderButtons();
-  }
+type NameChecker = ReturnType<typeof nameChecker>;
 
-  function renderName() {
-    nameStatus.textContent = nameState.message;
-    nameStatus.dataset.status = nameState.status;
-    name.setAttribute("aria-invalid", nameState.status === "invalid" ? "true" : "false");
-  }
+function renderName(v: DeployView, state: NameState): void {
+  v.nameStatus.textContent = state.message;
+  v.nameStatus.dataset.status = state.status;
+  v.name.setAttribute("aria-invalid", state.status === "invalid" ? "true" : "false");
+}
 
-  name.addEventListener("input", () => {
-    ctx.set({ endpoint_name: name.value, name_edited: true });
-    validate(name.value, true);
-  });
-  ctx.on("endpoint_name", () => {
-    const value = ctx.get<string>("endpoint_name");
-    if (value !== name.value) {
-      name.value = value;
-      validate(value, false);
-    }
-  });
+function renderButtons(ctx: DeployCtx, v: DeployView, name: NameState): void {
+  const running = RUNNING.has(ctx.get("status"));
+  const reason = ctx.get("disabled_reason");
+  v.deploy.disabled =
+    running || !!reason || name.status === "invalid" || name.status === "checking" || !v.name.value;
+  v.deploy.textContent = name.status === "exists" ? "Update endpoint" : "Create endpoint";
+  v.cancel.hidden = !running;
+  v.name.disabled = running;
+  v.note.hidden = !reason;
+  v.note.textContent = reason || "";
+}
 
-  // ------------------------------------------------------------------ buttons
-  function renderButtons() {
-    const status = ctx.get<string>("status");
-    const running = RUNNING.has(status);
-    const reason = ctx.get<string>("disabled_reason");
-    deployButton.disabled = running || !!reason || nameState.status === "invalid" ||
-                            nameState.status === "checking" || !name.value;
-    deployButton.textContent = nameState.status === "exists" ? "Update endpoint" : "Create endpoint";
-    cancelButton.hidden = !running;
-    name.disabled = running;
-    note.hidden = !reason;
-    note.textContent = reason || "";
-  }
-
-  deployButton.addEventListener("click", async () => {
-    errors.set("");
-    deployButton.disabled = true;
-    try {
-      await ctx.request("deploy", { endpoint_name: name.value });
-    } catch (e) {
-      errors.set(errorText(e));
-    }
-    renderButtons();
-  });
-  cancelButton.addEventListener("click", async () => {
-    try {
-      await ctx.request("cancel");
-    } catch (e) {
-      errors.set(errorText(e));
-    }
-  });
-
-  // ------------------------------------------------------------------ live state
+/** The states the workspace reported during this deploy, each with when it was first seen. */
+function statesTimeline(ctx: DeployCtx, v: DeployView) {
+  let seen: { phase: string; at: number }[] = [];
+  let startedAt = 0;
   let ticker: ReturnType<typeof setInterval> | undefined;
-  let lastStatus = ctx.get<string>("status");
-
-  function tick() {
-    const started = ctx.get<number>("started_at");
-    const status = ctx.get<string>("status");
-    if (!started || status === "idle") {
-      elapsed.textContent = "";
-      return;
+  const seconds = () => {
+    const status = ctx.get("status");
+    return RUNNING.has(status) ? (Date.now() - ctx.get("started_at")) / 1000 : ctx.get("elapsed_s");
+  };
+  const tick = () => {
+    const started = ctx.get("started_at");
+    const idle = !started || ctx.get("status") === "idle";
+    v.elapsed.textContent = idle ? "" : formatDuration(seconds());
+  };
+  const record = () => {
+    if (ctx.get("started_at") !== startedAt) {
+      startedAt = ctx.get("started_at");
+      seen = [];
     }
-    const seconds = RUNNING.has(status) ? (Date.now() - started) / 1000 : ctx.get<number>("elapsed_s");
-    elapsed.textContent = formatDuration(seconds);
-  }
-
-  function renderState() {
-    const status = ctx.get<string>("status") || "idle";
-    root.dataset.status = status;
-    badge.dataset.status = status;
-    badge.textContent = {
-      idle: "not deployed", starting: "submitting", deploying: "pending", ready: "ready",
-      failed: "failed", cancelled: "stopped waiting",
-    }[status] ?? status;
-    phase.textContent = ctx.get("phase") || "";
-    const fraction = Math.max(0, Math.min(1, ctx.get<number>("progress") || 0));
-    bar.style.width = `${Math.round(fraction * 100)}%`;
-    progress.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
-    progress.hidden = status === "idle";
-    progress.dataset.status = status;
-    message.textContent = ctx.get("message") || "";
-    logs.textContent = ctx.get("log_tail") || "";
-    logBox.hidden = !ctx.get("log_tail");
-    if (status === "failed" && ctx.get("log_tail")) logBox.open = true;
-    errors.set(ctx.get("error"));
-    if (RUNNING.has(status) && ticker === undefined) {
-      ticker = setInterval(tick, 500);
-    } else if (!RUNNING.has(status) && ticker !== undefined) {
+    const status = ctx.get("status");
+    const phase = status === "idle" ? "" : ctx.get("phase") || (status === "starting" ? BADGES.starting : "");
+    if (startedAt && phase && seen[seen.length - 1]?.phase !== phase) seen.push({ phase, at: seconds() });
+    v.states.replaceChildren(
+      ...seen.map((s) =>
+        h(
+          "li",
+          { dataset: { phase: s.phase } },
+          h("span", { class: "ptw-muted", text: formatDuration(s.at) }),
+          ` ${s.phase}`,
+        ),
+      ),
+    );
+    v.states.hidden = seen.length === 0;
+  };
+  ctx.onClose(() => clearInterval(ticker));
+  return () => {
+    const running = RUNNING.has(ctx.get("status"));
+    if (running && ticker === undefined) ticker = setInterval(tick, 500);
+    else if (!running && ticker !== undefined) {
       clearInterval(ticker);
       ticker = undefined;
     }
+    v.spinner.hidden = !running;
     tick();
-    if (status !== lastStatus && !RUNNING.has(status) && name.value) {
-      validate(name.value, false); // the endpoint may exist now: "create" becomes "update"
-    }
-    lastStatus = status;
-    renderButtons();
-  }
+    record();
+  };
+}
 
-  function renderSummary() {
-    const model = ctx.get<string>("model");
-    const version = ctx.get<string>("version");
-    const sizing = sizingLabel(ctx.get("sizing"));
-    summary.textContent = model && version
-      ? `${model} version ${version}${sizing ? ` · ${sizing}` : ""}` : "";
-    summary.hidden = !summary.textContent;
-    renderButtons();
-  }
+function renderState(ctx: DeployCtx, v: DeployView, root: HTMLElement): void {
+  const status = ctx.get("status") || "idle";
+  root.dataset.status = status;
+  v.badge.dataset.status = status;
+  v.badge.textContent = BADGES[status] ?? status;
+  v.phase.textContent = ctx.get("phase") || "";
+  v.message.textContent = ctx.get("message") || "";
+  v.logs.textContent = ctx.get("log_tail") || "";
+  v.logBox.hidden = !ctx.get("log_tail");
+  if (status === "failed" && ctx.get("log_tail")) v.logBox.open = true;
+}
 
-  ctx.signal.addEventListener("abort", () => {
-    if (ticker !== undefined) clearInterval(ticker);
-    check.cancel();
+function renderSummary(ctx: DeployCtx, v: DeployView): void {
+  const model = ctx.get("model");
+  const version = ctx.get("version");
+  const sizing = sizingLabel(ctx.get("sizing"));
+  v.summary.textContent =
+    model && version ? `${model} version ${version}${sizing ? ` · ${sizing}` : ""}` : "";
+  v.summary.hidden = !v.summary.textContent;
+}
+
+/** The name field follows the trait (suggestions from the kernel) and reports what the user types. */
+function wireName(ctx: DeployCtx, v: DeployView, names: NameChecker): void {
+  v.name.addEventListener("input", () => {
+    ctx.set({ endpoint_name: v.name.value, name_edited: true });
+    names.validate(v.name.value, true);
   });
-  ctx.on(["status", "phase", "progress", "message", "log_tail", "error", "started_at", "elapsed_s"],
-         renderState);
-  ctx.on(["model", "version", "sizing", "disabled_reason"], renderSummary);
+  ctx.on("endpoint_name", () => {
+    const value = ctx.get("endpoint_name");
+    if (value !== v.name.value) {
+      v.name.value = value;
+      names.validate(value, false);
+    }
+  });
+  v.name.value = ctx.get("endpoint_name") || "";
+  if (v.name.value) names.validate(v.name.value, false);
+}
 
-  name.value = ctx.get("endpoint_name") || "";
-  if (name.value) validate(name.value, false);
-  renderSummary();
-  renderState();
+export function renderDeploy(ctx: DeployCtx, root: HTMLElement): void {
+  const errors = bindErrors(ctx);
+  const v = deployView();
+  root.append(
+    h(
+      "div",
+      { class: "ptw-deploy" },
+      v.note,
+      v.summary,
+      field("Endpoint name", v.name),
+      v.nameStatus,
+      h("div", { class: "ptw-row" }, v.deploy, v.cancel),
+      h("div", { class: "ptw-status-row" }, v.badge, v.spinner, v.elapsed, v.phase),
+      v.states,
+      v.message,
+      errors.el,
+      v.logBox,
+    ),
+  );
+  const buttons = () => renderButtons(ctx, v, names.state);
+  const names = nameChecker(ctx, v.name, (s) => {
+    renderName(v, s);
+    buttons();
+  });
+  bindButton(
+    v.deploy,
+    () => {
+      errors.set("");
+      return ctx.request("deploy", { endpoint_name: v.name.value });
+    },
+    (m) => errors.set(m),
+    buttons,
+  );
+  bindButton(
+    v.cancel,
+    () => ctx.request("cancel"),
+    (m) => errors.set(m),
+    buttons,
+  );
+  const timeline = statesTimeline(ctx, v);
+  let lastStatus = ctx.get("status");
+  const onState = () => {
+    renderState(ctx, v, root);
+    timeline();
+    const status = ctx.get("status");
+    // the endpoint may exist now: "create" becomes "update"
+    if (status !== lastStatus && !RUNNING.has(status) && v.name.value) names.validate(v.name.value, false);
+    lastStatus = status;
+    buttons();
+  };
+  ctx.on(["status", "phase", "message", "log_tail", "started_at", "elapsed_s"], onState);
+  ctx.on(["model", "version", "sizing", "disabled_reason"], () => {
+    renderSummary(ctx, v);
+    buttons();
+  });
+  wireName(ctx, v, names);
+  renderSummary(ctx, v);
+  onState();
 }

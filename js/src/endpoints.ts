@@ -1,10 +1,16 @@
 // EndpointsTable: the workspace's endpoints with state and sizing; refresh; delete with an
 // inline confirmation. Refreshes itself while an endpoint is updating.
-import { Ctx } from "./rpc";
-import { ErrorBox, clear, errorText, h } from "./dom";
+import { bindButton, bindErrors } from "./bind";
+import { button, errorText, h } from "./dom";
 import { formatInt, shortTask } from "./format";
+import type { Ctx } from "./rpc";
 
 const AUTO_REFRESH_MS = 3000;
+
+export interface EndpointsState {
+  selected: string; // the endpoint the user chose to query (the App opens it in the playground)
+  error: string;
+}
 
 export interface EndpointRow {
   name: string;
@@ -37,106 +43,165 @@ export function stateOf(row: EndpointRow): { label: string; status: string } {
     return { label: row.ready === "READY" ? "ready (last update failed)" : "failed", status: "failed" };
   }
   if (row.ready === "READY") return { label: "ready", status: "ready" };
-  return { label: (row.ready || "unknown").toLowerCase().replace("_", " "), status: "idle" };
+  return { label: (row.ready || "unknown").toLowerCase().split("_").join(" "), status: "idle" };
 }
 
-export function renderEndpoints(ctx: Ctx, root: HTMLElement, options: { query?: boolean } = {}): void {
-  const errors = new ErrorBox(() => ctx.set({ error: "" }));
-  const refresh = h("button", { class: "ptw-button", "data-testid": "endpoints-refresh", text: "Refresh" });
+type EndpointsCtx = Ctx<EndpointsState>;
+
+/** The table's rows: a confirmation row replaces the one being deleted. */
+function confirmRow(row: EndpointRow, remove: () => void, keep: () => void): HTMLTableRowElement {
+  return h(
+    "tr",
+    { dataset: { name: row.name }, "data-testid": "endpoint-row" },
+    h(
+      "td",
+      { colspan: 7, class: "ptw-confirm" },
+      h("span", { text: `Delete endpoint '${row.name}'? It stops serving at once; this cannot be undone. ` }),
+      h("button", {
+        class: "ptw-button ptw-danger",
+        "data-testid": "confirm-delete",
+        text: "Delete",
+        onclick: remove,
+      }),
+      h("button", { class: "ptw-button", "data-testid": "keep-endpoint", text: "Keep", onclick: keep }),
+    ),
+  );
+}
+
+function endpointRow(
+  ctx: EndpointsCtx,
+  row: EndpointRow,
+  query: boolean,
+  confirm: () => void,
+): HTMLTableRowElement {
+  const state = stateOf(row);
+  const actions = h("td", { class: "ptw-actions" });
+  if (query && state.status === "ready") {
+    actions.append(
+      h("button", {
+        class: "ptw-button",
+        text: "Query",
+        title: "Open in the playground",
+        onclick: () => ctx.set({ selected: row.name }),
+      }),
+    );
+  }
+  actions.append(
+    h("button", {
+      class: "ptw-button ptw-danger-outline",
+      "data-testid": "delete-endpoint",
+      text: "Delete",
+      onclick: confirm,
+    }),
+  );
+  return h(
+    "tr",
+    {
+      dataset: { name: row.name },
+      "data-testid": "endpoint-row",
+      class: ctx.get("selected") === row.name ? "ptw-selected" : "",
+    },
+    h("td", {}, h("code", { text: row.name })),
+    h(
+      "td",
+      {},
+      h("span", {
+        class: "ptw-badge",
+        dataset: { status: state.status },
+        text: state.label,
+        title: row.state_message || "",
+      }),
+    ),
+    h("td", { text: shortTask(row.task) }),
+    h("td", { text: row.model ? `${row.model} v${row.version}` : "" }),
+    h("td", { text: sizingOf(row) }),
+    h("td", { text: row.scale_to_zero_enabled ? "yes" : "no" }),
+    actions,
+  );
+}
+
+export function renderEndpoints(
+  ctx: EndpointsCtx,
+  root: HTMLElement,
+  options: { query?: boolean } = {},
+): void {
+  const errors = bindErrors(ctx);
+  const refresh = button("Refresh", "endpoints-refresh");
   const updated = h("span", { class: "ptw-muted", "data-testid": "endpoints-updated" });
   const wrap = h("div", { class: "ptw-scroll" });
-  root.append(h("div", { class: "ptw-endpoints" },
-    h("div", { class: "ptw-row" }, refresh, updated), wrap, errors.el));
-
+  root.append(
+    h("div", { class: "ptw-endpoints" }, h("div", { class: "ptw-row" }, refresh, updated), wrap, errors.el),
+  );
   let rows: EndpointRow[] = [];
   let confirming = "";
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let loading = false;
 
-  async function load() {
-    if (loading) return;
-    loading = true;
-    refresh.disabled = true;
-    try {
-      const res = await ctx.request<{ items: EndpointRow[] }>("list");
-      rows = res.items;
-      updated.textContent = `${rows.length} endpoint${rows.length === 1 ? "" : "s"} · updated ${new Date().toLocaleTimeString()}`;
-      render();
-    } catch (e) {
-      errors.set(errorText(e));
-    } finally {
-      loading = false;
-      refresh.disabled = false;
-      schedule();
+  const render = () => {
+    if (!rows.length) {
+      wrap.replaceChildren(h("div", { class: "ptw-muted ptw-empty", text: "No serving endpoints yet." }));
+      return;
     }
-  }
-
-  function schedule() {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (rows.some((r) => r.updating) && !ctx.signal.aborted) timer = setTimeout(load, AUTO_REFRESH_MS);
-  }
-
-  async function remove(name: string) {
+    const head = h(
+      "tr",
+      {},
+      ["Name", "State", "Task", "Model", "Sizing", "Scale to zero", ""].map((c) => h("th", { text: c })),
+    );
+    const body = h(
+      "tbody",
+      {},
+      rows.map((row) =>
+        confirming === row.name
+          ? confirmRow(
+              row,
+              () => remove(row.name),
+              () => {
+                confirming = "";
+                render();
+              },
+            )
+          : endpointRow(ctx, row, !!options.query, () => {
+              confirming = row.name;
+              render();
+            }),
+      ),
+    );
+    wrap.replaceChildren(
+      h("table", { class: "ptw-table", "data-testid": "endpoints-table" }, h("thead", {}, head), body),
+    );
+  };
+  // refreshes itself while an endpoint is updating
+  const schedule = () => {
+    clearTimeout(timer);
+    timer =
+      rows.some((r) => r.updating) && !ctx.signal.aborted ? setTimeout(load, AUTO_REFRESH_MS) : undefined;
+  };
+  const loader = bindButton(
+    refresh,
+    async () => {
+      try {
+        rows = (await ctx.request<{ items: EndpointRow[] }>("list")).items;
+        updated.textContent = `${rows.length} endpoint${rows.length === 1 ? "" : "s"} · updated ${new Date().toLocaleTimeString()}`;
+        render();
+      } finally {
+        schedule();
+      }
+    },
+    (m) => errors.set(m),
+  );
+  const load = () => loader.run();
+  const remove = async (name: string) => {
     try {
       await ctx.request("delete", { name, confirmed: true });
       confirming = "";
     } catch (e) {
       errors.set(errorText(e));
     }
-    await load();
-  }
-
-  function render() {
-    clear(wrap);
-    if (!rows.length) {
-      wrap.append(h("div", { class: "ptw-muted ptw-empty", text: "No serving endpoints yet." }));
-      return;
-    }
-    const head = h("tr", {}, ["Name", "State", "Task", "Model", "Sizing", "Scale to zero", ""]
-      .map((c) => h("th", { text: c })));
-    const body = h("tbody", {});
-    for (const row of rows) {
-      const state = stateOf(row);
-      const tr = h("tr", { dataset: { name: row.name }, "data-testid": "endpoint-row",
-                           class: ctx.get("selected") === row.name ? "ptw-selected" : "" });
-      if (confirming === row.name) {
-        const cell = h("td", { colspan: 7, class: "ptw-confirm" },
-          h("span", { text: `Delete endpoint '${row.name}'? It stops serving at once; this cannot be undone. ` }),
-          h("button", { class: "ptw-button ptw-danger", "data-testid": "confirm-delete", text: "Delete",
-                        onclick: () => remove(row.name) }),
-          h("button", { class: "ptw-button", "data-testid": "keep-endpoint", text: "Keep",
-                        onclick: () => { confirming = ""; render(); } }));
-        tr.append(cell);
-        body.append(tr);
-        continue;
-      }
-      const actions = h("td", { class: "ptw-actions" });
-      if (options.query && state.status === "ready") {
-        actions.append(h("button", { class: "ptw-button", text: "Query", title: "Open in the playground",
-                                     onclick: () => ctx.set({ selected: row.name }) }));
-      }
-      actions.append(h("button", { class: "ptw-button ptw-danger-outline", "data-testid": "delete-endpoint",
-                                   text: "Delete", onclick: () => { confirming = row.name; render(); } }));
-      tr.append(
-        h("td", {}, h("code", { text: row.name })),
-        h("td", {}, h("span", { class: "ptw-badge", dataset: { status: state.status }, text: state.label,
-                                title: row.state_message || "" })),
-        h("td", { text: shortTask(row.task) }),
-        h("td", { text: row.model ? `${row.model} v${row.version}` : "" }),
-        h("td", { text: sizingOf(row) }),
-        h("td", { text: row.scale_to_zero_enabled ? "yes" : "no" }),
-        actions);
-      body.append(tr);
-    }
-    wrap.append(h("table", { class: "ptw-table", "data-testid": "endpoints-table" }, h("thead", {}, head), body));
-  }
-
-  refresh.addEventListener("click", () => load());
-  ctx.onEvent((event) => { if (event?.type === "refresh") load(); });
-  ctx.on("error", () => errors.set(ctx.get("error")));
+    load();
+  };
+  ctx.onEvent((event) => {
+    if (event?.type === "refresh") load();
+  });
   ctx.on("selected", render);
-  ctx.signal.addEventListener("abort", () => { if (timer !== undefined) clearTimeout(timer); });
-  errors.set(ctx.get("error"));
+  ctx.onClose(() => clearTimeout(timer));
   load();
 }

@@ -9,9 +9,14 @@ export interface Range {
 }
 
 /** Clamp a (min, max) pair of chunk counts to the rules of the scheme. */
-export function clampRange(minChunks: number, maxChunks: number, limit: number,
-                           scheme: string, scaleToZero: boolean,
-                           moved: "min" | "max" = "max"): Range {
+export function clampRange(
+  minChunks: number,
+  maxChunks: number,
+  limit: number,
+  scheme: string,
+  scaleToZero: boolean,
+  moved: "min" | "max" = "max",
+): Range {
   let hi = Math.max(1, Math.min(limit, Math.round(maxChunks)));
   if (scheme === UNITS) return { minChunks: 0, maxChunks: hi };
   let lo = scaleToZero ? 0 : Math.max(1, Math.min(limit, Math.round(minChunks)));
@@ -51,8 +56,14 @@ export interface Estimate {
 }
 
 /** Live capacity and cost of a choice, computed in the browser (no round trip). */
-export function estimate(scheme: string, chunk: number, minChunks: number, maxChunks: number,
-                         dbusPerChunk: number | null, pricePerDbu: number | null): Estimate {
+export function estimate(
+  scheme: string,
+  chunk: number,
+  minChunks: number,
+  maxChunks: number,
+  dbusPerChunk: number | null,
+  pricePerDbu: number | null,
+): Estimate {
   const plural = (n: number) => (n === 1 ? "chunk" : "chunks");
   let capacity: string;
   let chunks: string;
@@ -64,17 +75,19 @@ export function estimate(scheme: string, chunk: number, minChunks: number, maxCh
     if (dbusPerChunk !== null) loDbu = hiDbu = maxChunks * dbusPerChunk;
   } else {
     capacity = `${span(formatInt(minChunks * chunk), formatInt(maxChunks * chunk))} tokens/s`;
-    chunks = `${span(String(minChunks), String(maxChunks))} ${plural(maxChunks)} of ` +
-             `${formatInt(chunk)} tokens/s`;
+    chunks =
+      `${span(String(minChunks), String(maxChunks))} ${plural(maxChunks)} of ` +
+      `${formatInt(chunk)} tokens/s`;
     if (dbusPerChunk !== null) {
       loDbu = minChunks * dbusPerChunk;
       hiDbu = maxChunks * dbusPerChunk;
     }
   }
-  const dbus = hiDbu === null ? "" :
-    `${span(formatNumber(loDbu), formatNumber(hiDbu))} DBU/h`;
-  const cost = hiDbu === null || pricePerDbu === null || !(pricePerDbu >= 0) ? "" :
-    `$${span(formatNumber((loDbu ?? 0) * pricePerDbu), formatNumber(hiDbu * pricePerDbu))} per hour`;
+  const dbus = hiDbu === null ? "" : `${span(formatNumber(loDbu), formatNumber(hiDbu))} DBU/h`;
+  const cost =
+    hiDbu === null || pricePerDbu === null || !(pricePerDbu >= 0)
+      ? ""
+      : `$${span(formatNumber((loDbu ?? 0) * pricePerDbu), formatNumber(hiDbu * pricePerDbu))} per hour`;
   return { capacity, chunks, dbus, cost };
 }
 
@@ -86,7 +99,8 @@ export function endpointNameProblem(name: string): string {
   if (name.length > 63) return `Use at most 63 characters (this one has ${name.length}).`;
   if (!ENDPOINT_NAME.test(name)) {
     const bad = Array.from(new Set(name.replace(/[A-Za-z0-9_-]/g, "")))
-      .map((c) => (c === " " ? "spaces" : `'${c}'`)).join(", ");
+      .map((c) => (c === " " ? "spaces" : `'${c}'`))
+      .join(", ");
     return `Use only letters, digits, '-' and '_' (not ${bad}).`;
   }
   return "";
@@ -122,9 +136,15 @@ export function similarityAlpha(value: number): number {
 
 /** Split a textarea into texts to embed: one per non-empty line. */
 export function splitTexts(text: string): string[] {
-  return text.split(/\r?\n/).map((t) => t.trim()).filter((t) => t.length > 0);
+  return text
+    .split(/\r?\n/)
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
 }
 
 export function splitStops(text: string): string[] {
-  return text.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
 }

@@ -1,26 +1,50 @@
 // Entry point: one bundle for every pt_widgets widget; `_kind` says which view to render.
-import { Ctx, Model, Rpc } from "./rpc";
-import { h } from "./dom";
-import { renderPicker } from "./picker";
-import { renderSlider } from "./slider";
-import { renderDeploy } from "./deploy";
-import { renderPlayground } from "./playground";
-import { renderEndpoints } from "./endpoints";
+import type { AnyModel } from "@anywidget/types";
+import { type AppState, renderApp } from "./app";
 import { renderCompare } from "./compare";
+import { renderDeploy } from "./deploy";
+import { h } from "./dom";
+import { renderEndpoints } from "./endpoints";
 import { renderLoadTest } from "./loadtest";
-import { renderApp } from "./app";
+import { renderPicker } from "./picker";
+import { renderPlayground } from "./playground";
+import { Ctx, type Prefixed, Rpc } from "./rpc";
+import { renderSlider } from "./slider";
 
-const PANELS: Record<string, (ctx: Ctx, el: HTMLElement) => void> = {
-  picker: renderPicker,
-  slider: renderSlider,
-  deploy: renderDeploy,
-  playground: renderPlayground,
-  endpoints: (ctx, el) => renderEndpoints(ctx, el),
-  compare: renderCompare,
-  loadtest: renderLoadTest,
+/** What every pt_widgets model holds; the rest depends on the kind. */
+interface Kinded {
+  _kind: string;
+}
+
+type Mount = (model: AnyModel<Kinded>, root: HTMLElement, rpc: Rpc, signal: AbortSignal) => void;
+
+/** A standalone panel: its traits unprefixed, its requests under its own scope. */
+function panel<S extends object>(scope: string, render: (ctx: Ctx<S>, root: HTMLElement) => void): Mount {
+  // the model's kind was checked by the lookup that chose this panel
+  return (model, root, rpc, signal) =>
+    render(new Ctx<S, "">(model as unknown as AnyModel<Prefixed<"", S>>, "", scope, rpc, signal), root);
+}
+
+const VIEWS: Record<string, Mount> = {
+  app: (model, root, rpc, signal) => renderApp(model as unknown as AnyModel<AppState>, root, rpc, signal),
+  picker: panel("picker", renderPicker),
+  slider: panel("slider", renderSlider),
+  deploy: panel("deploy", renderDeploy),
+  playground: panel("playground", renderPlayground),
+  endpoints: panel("endpoints", renderEndpoints),
+  compare: panel("compare", renderCompare),
+  loadtest: panel("loadtest", renderLoadTest),
 };
 
-export function render({ model, el, signal }: { model: Model; el: HTMLElement; signal?: AbortSignal }) {
+export function render({
+  model,
+  el,
+  signal,
+}: {
+  model: AnyModel<Kinded>;
+  el: HTMLElement;
+  signal?: AbortSignal;
+}) {
   const controller = new AbortController();
   signal?.addEventListener("abort", () => controller.abort());
   const kind = String(model.get("_kind") || "");
@@ -28,13 +52,18 @@ export function render({ model, el, signal }: { model: Model; el: HTMLElement; s
   el.append(root);
   const rpc = new Rpc(model, controller.signal);
   try {
-    if (kind === "app") renderApp(model, root, rpc, controller.signal);
-    else if (PANELS[kind]) PANELS[kind](new Ctx(model, "", kind, rpc, controller.signal), root);
-    else throw new Error(`Unknown pt_widgets view '${kind}': the widget and its front end differ.`);
+    const view = VIEWS[kind];
+    if (!view) throw new Error(`Unknown pt_widgets view '${kind}': the widget and its front end differ.`);
+    view(model, root, rpc, controller.signal);
     root.dataset.ready = "true";
   } catch (e) {
-    root.append(h("div", { class: "ptw-error", role: "alert",
-                           text: `This widget failed to render: ${e instanceof Error ? e.message : String(e)}` }));
+    root.append(
+      h("div", {
+        class: "ptw-error",
+        role: "alert",
+        text: `This widget failed to render: ${e instanceof Error ? e.message : String(e)}`,
+      }),
+    );
     console.error(e);
   }
   return () => {

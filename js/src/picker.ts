@@ -1,9 +1,30 @@
-// ModelPicker: catalog -> schema -> model (searchable, paged list) -> version.
-import { Ctx } from "./rpc";
-import { ErrorBox, clear, debounce, errorText, field, h, setOptions } from "./dom";
+// ModelPicker: catalog -> schema -> model (searchable, paged list) -> version, then the
+// version's task and eligibility as the kernel reports them.
+import { bindErrors } from "./bind";
+import { clear, debounce, type ErrorBox, errorText, field, h, setOptions } from "./dom";
 import { formatInt, shortTask } from "./format";
+import type { Ctx } from "./rpc";
 
 export const PAGE_SIZE = 50;
+
+export interface PickerState {
+  catalog: string;
+  schema: string;
+  model: string; // catalog.schema.name
+  version: string;
+  aliases: string[];
+  info_state: string; // "", "loading", "ready", "error"
+  task: string;
+  eligible: boolean | null;
+  reason: string;
+  model_type: string;
+  scheme: string;
+  chunk_size: number;
+  dbus_per_chunk: number | null;
+  error: string;
+}
+
+type PickerCtx = Ctx<PickerState>;
 
 interface ModelsPage {
   items: string[];
@@ -19,195 +40,196 @@ interface VersionRow {
   comment: string;
 }
 
-export function renderPicker(ctx: Ctx, root: HTMLElement): void {
-  const errors = new ErrorBox(() => ctx.set({ error: "" }));
+function emptyItem(text: string): HTMLLIElement {
+  return h("li", { class: "ptw-empty", role: "presentation", text });
+}
+
+/** Catalog and schema selects: the system catalog and a lone schema are chosen for you. */
+function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) {
   const catalog = h("select", { "data-testid": "catalog", "aria-label": "Catalog" });
   const schema = h("select", { "data-testid": "schema", "aria-label": "Schema" });
-  const search = h("input", {
-    type: "search", placeholder: "Search models (text or glob, e.g. *instruct*)",
-    "data-testid": "model-search", "aria-label": "Search models", autocomplete: "off",
-  });
-  const count = h("span", { class: "ptw-muted ptw-count", "data-testid": "model-count" });
-  const list = h("ul", { class: "ptw-list", role: "listbox", "data-testid": "model-list",
-                         "aria-label": "Models", tabindex: 0 });
-  const version = h("select", { "data-testid": "version", "aria-label": "Version" });
-  const info = h("div", { class: "ptw-info", "data-testid": "model-info", "aria-live": "polite" });
-
-  root.append(
-    h("div", { class: "ptw-picker" },
-      h("div", { class: "ptw-row" }, field("Catalog", catalog), field("Schema", schema)),
-      h("div", { class: "ptw-row ptw-search-row" }, search, count),
-      list,
-      h("div", { class: "ptw-row" }, field("Version", version)),
-      info,
-      errors.el),
-  );
-
-  // ---------------------------------------------------------------- catalogs and schemas
   let catalogs: string[] = [];
   let schemas: string[] = [];
-
-  async function loadCatalogs() {
-    try {
-      const res = await ctx.request<{ items: string[] }>("catalogs");
-      catalogs = res.items;
-      const current = ctx.get<string>("catalog");
-      setOptions(catalog, catalogs.map((c) => ({ value: c, label: c })), current,
-                 "Choose a catalog…");
-      if (!current && catalogs.includes("system")) chooseCatalog("system");
-      else if (current) loadSchemas(current);
-    } catch (e) {
-      errors.set(errorText(e));
-    }
-  }
-
-  function chooseCatalog(name: string) {
+  const chooseCatalog = (name: string) => {
     catalog.value = name;
     ctx.set({ catalog: name, schema: "", model: "", version: "" });
-  }
-
-  async function loadSchemas(cat: string) {
-    setOptions(schema, [], "", "Loading…");
-    try {
-      const res = await ctx.request<{ items: string[] }>("schemas", { catalog: cat });
-      if (cat !== ctx.get("catalog")) return;
-      schemas = res.items;
-      const current = ctx.get<string>("schema");
-      setOptions(schema, schemas.map((s) => ({ value: s, label: s })), current,
-                 schemas.length ? "Choose a schema…" : "No schemas");
-      if (!current && schemas.length === 1) chooseSchema(schemas[0]);
-      else if (current) resetModels();
-    } catch (e) {
-      errors.set(errorText(e));
-    }
-  }
-
-  function chooseSchema(name: string) {
+  };
+  const chooseSchema = (name: string) => {
     schema.value = name;
     ctx.set({ schema: name, model: "", version: "" });
-  }
-
+  };
+  const loadSchemas = async (cat: string) => {
+    setOptions(schema, [], "", "Loading…");
+    const res = await ctx.request<{ items: string[] }>("schemas", { catalog: cat });
+    if (cat !== ctx.get("catalog")) return;
+    schemas = res.items;
+    const current = ctx.get("schema");
+    setOptions(
+      schema,
+      schemas.map((s) => ({ value: s, label: s })),
+      current,
+      schemas.length ? "Choose a schema…" : "No schemas",
+    );
+    if (!current && schemas.length === 1) chooseSchema(schemas[0]);
+    else if (current) onSchema();
+  };
+  const loadCatalogs = async () => {
+    catalogs = (await ctx.request<{ items: string[] }>("catalogs")).items;
+    const current = ctx.get("catalog");
+    setOptions(
+      catalog,
+      catalogs.map((c) => ({ value: c, label: c })),
+      current,
+      "Choose a catalog…",
+    );
+    if (!current && catalogs.includes("system")) chooseCatalog("system");
+    else if (current) await loadSchemas(current);
+  };
+  const report = (e: unknown) => errors.set(errorText(e));
   catalog.addEventListener("change", () => chooseCatalog(catalog.value));
   schema.addEventListener("change", () => chooseSchema(schema.value));
   ctx.on("catalog", () => {
-    const cat = ctx.get<string>("catalog");
+    const cat = ctx.get("catalog");
     if (catalogs.includes(cat)) catalog.value = cat;
-    clear(list);
-    count.textContent = "";
-    if (cat) loadSchemas(cat);
+    if (cat) loadSchemas(cat).catch(report);
     else setOptions(schema, [], "", "Choose a catalog first");
   });
   ctx.on("schema", () => {
-    const sch = ctx.get<string>("schema");
-    if (schemas.includes(sch)) schema.value = sch;
-    resetModels();
+    if (schemas.includes(ctx.get("schema"))) schema.value = ctx.get("schema");
+    onSchema();
   });
+  setOptions(catalog, [], "", "Loading catalogs…");
+  setOptions(schema, [], "", "Choose a catalog first");
+  return { catalog, schema, start: () => loadCatalogs().catch(report) };
+}
 
-  // ---------------------------------------------------------------- models, paged
-  let seq = 0;
-  let loaded = 0;
-  let total = 0;
-  let loading = false;
+/** The search box and the lazily paged list of models (more on scroll or click). */
+function modelList(ctx: PickerCtx, errors: ErrorBox) {
+  const search = h("input", {
+    type: "search",
+    placeholder: "Search models (text or glob, e.g. *instruct*)",
+    "data-testid": "model-search",
+    "aria-label": "Search models",
+    autocomplete: "off",
+  });
+  const count = h("span", { class: "ptw-muted ptw-count", "data-testid": "model-count" });
+  const list = h("ul", {
+    class: "ptw-list",
+    role: "listbox",
+    "data-testid": "model-list",
+    "aria-label": "Models",
+    tabindex: 0,
+  });
   const more = h("li", { class: "ptw-more", role: "presentation", "data-testid": "load-more" });
-
-  function resetModels() {
-    seq += 1;
-    loaded = 0;
-    total = 0;
-    clear(list);
-    loadPage();
-  }
-
-  async function loadPage() {
-    const cat = ctx.get<string>("catalog");
-    const sch = ctx.get<string>("schema");
+  const at = { seq: 0, loaded: 0, total: 0, loading: false };
+  const option = (full: string, name: string, selected: string) =>
+    h("li", {
+      role: "option",
+      class: full === selected ? "ptw-option ptw-selected" : "ptw-option",
+      "aria-selected": full === selected ? "true" : "false",
+      dataset: { name: full },
+      text: name,
+      title: full,
+      onclick: () => ctx.set({ model: full, version: "" }),
+    });
+  const showPage = (page: ModelsPage, cat: string, sch: string) => {
+    more.remove();
+    list.append(...page.items.map((name) => option(`${cat}.${sch}.${name}`, name, ctx.get("model"))));
+    at.loaded += page.items.length;
+    at.total = page.total;
+    const query = search.value.trim();
+    count.textContent = query
+      ? `${formatInt(page.total)} of ${formatInt(page.schema_total)} models`
+      : `${formatInt(page.schema_total)} models`;
+    if (at.loaded < at.total) {
+      more.textContent = `Show more (${formatInt(at.total - at.loaded)} left)`;
+      list.append(more);
+    } else if (at.total === 0) {
+      list.append(emptyItem(query ? `No model matches “${query}”.` : "No models here."));
+    }
+  };
+  const loadPage = async () => {
+    const [cat, sch, mine] = [ctx.get("catalog"), ctx.get("schema"), at.seq];
     if (!cat || !sch) {
       count.textContent = "";
-      list.append(h("li", { class: "ptw-empty", role: "presentation", text: "Choose a catalog and a schema." }));
+      list.append(emptyItem("Choose a catalog and a schema."));
       return;
     }
-    const mine = seq;
-    loading = true;
+    at.loading = true;
     more.textContent = "Loading…";
     if (!more.isConnected) list.append(more);
     try {
       const page = await ctx.request<ModelsPage>("models", {
-        catalog: cat, schema: sch, query: search.value.trim(), offset: loaded, limit: PAGE_SIZE,
+        catalog: cat,
+        schema: sch,
+        query: search.value.trim(),
+        offset: at.loaded,
+        limit: PAGE_SIZE,
       });
-      if (mine !== seq) return;
-      more.remove();
-      const selected = ctx.get<string>("model");
-      for (const name of page.items) {
-        const full = `${cat}.${sch}.${name}`;
-        list.append(h("li", {
-          role: "option", class: full === selected ? "ptw-option ptw-selected" : "ptw-option",
-          "aria-selected": full === selected ? "true" : "false", dataset: { name: full },
-          text: name, title: full, onclick: () => chooseModel(full),
-        }));
-      }
-      loaded += page.items.length;
-      total = page.total;
-      const query = search.value.trim();
-      count.textContent = query
-        ? `${formatInt(page.total)} of ${formatInt(page.schema_total)} models`
-        : `${formatInt(page.schema_total)} models`;
-      if (loaded < total) {
-        more.textContent = `Show more (${formatInt(total - loaded)} left)`;
-        list.append(more);
-      } else if (total === 0) {
-        list.append(h("li", { class: "ptw-empty", role: "presentation",
-                              text: query ? `No model matches “${query}”.` : "No models here." }));
-      }
+      if (mine === at.seq) showPage(page, cat, sch);
     } catch (e) {
-      if (mine === seq) {
+      if (mine === at.seq) {
         more.remove();
         errors.set(errorText(e));
       }
     } finally {
-      if (mine === seq) loading = false;
+      if (mine === at.seq) at.loading = false;
     }
-  }
+  };
+  const reset = () => {
+    Object.assign(at, { seq: at.seq + 1, loaded: 0, total: 0 });
+    clear(list);
+    loadPage();
+  };
+  return { search, count, list, more, at, loadPage, reset };
+}
 
-  more.addEventListener("click", () => { if (!loading) loadPage(); });
-  list.addEventListener("scroll", () => {
-    if (!loading && loaded < total && list.scrollTop + list.clientHeight >= list.scrollHeight - 60) {
-      loadPage();
-    }
+/** Paging and searching: scroll near the end or click "Show more"; search after a pause. */
+function wireModelList(ctx: PickerCtx, m: ReturnType<typeof modelList>): void {
+  m.more.addEventListener("click", () => {
+    if (!m.at.loading) m.loadPage();
   });
-  const onSearch = debounce(() => resetModels(), 200);
-  search.addEventListener("input", () => onSearch());
-  search.addEventListener("keydown", (e) => {
+  m.list.addEventListener("scroll", () => {
+    const nearEnd = m.list.scrollTop + m.list.clientHeight >= m.list.scrollHeight - 60;
+    if (!m.at.loading && m.at.loaded < m.at.total && nearEnd) m.loadPage();
+  });
+  const onSearch = debounce(() => m.reset(), 200);
+  ctx.onClose(() => onSearch.cancel());
+  m.search.addEventListener("input", () => onSearch());
+  m.search.addEventListener("keydown", (e) => {
     if (e.key === "Enter") onSearch.flush();
   });
-
-  function markSelected() {
-    const selected = ctx.get<string>("model");
-    list.querySelectorAll<HTMLLIElement>("li.ptw-option").forEach((li) => {
+  ctx.on("catalog", () => {
+    clear(m.list);
+    m.count.textContent = "";
+  });
+  ctx.on("model", () => {
+    const selected = ctx.get("model");
+    m.list.querySelectorAll<HTMLLIElement>("li.ptw-option").forEach((li) => {
       const on = li.dataset.name === selected;
       li.classList.toggle("ptw-selected", on);
       li.setAttribute("aria-selected", on ? "true" : "false");
     });
-  }
+  });
+  m.list.append(emptyItem("Choose a catalog and a schema."));
+}
 
-  // ---------------------------------------------------------------- versions
-  let versionSeq = 0;
-
-  function chooseModel(full: string) {
-    ctx.set({ model: full, version: "" });
-  }
-
-  async function loadVersions(model: string, autoselect: boolean) {
-    const mine = ++versionSeq;
+/** The version select: the newest is chosen for a newly picked model. */
+function versionSection(ctx: PickerCtx, errors: ErrorBox) {
+  const version = h("select", { "data-testid": "version", "aria-label": "Version" });
+  let seq = 0;
+  const load = async (model: string, autoselect: boolean) => {
+    const mine = ++seq;
     setOptions(version, [], "", model ? "Loading…" : "Choose a model first");
     if (!model) return;
     try {
       const res = await ctx.request<{ items: VersionRow[] }>("versions", { model });
-      if (mine !== versionSeq) return;
+      if (mine !== seq) return;
       const options = res.items.map((v) => ({
         value: v.version,
         label: v.aliases.length ? `${v.version} (${v.aliases.join(", ")})` : v.version,
       }));
-      const current = ctx.get<string>("version");
+      const current = ctx.get("version");
       setOptions(version, options, current, options.length ? "Choose a version…" : "No versions");
       if (!current && autoselect && options.length) {
         version.value = options[0].value;
@@ -216,75 +238,100 @@ export function renderPicker(ctx: Ctx, root: HTMLElement): void {
     } catch (e) {
       errors.set(errorText(e));
     }
-  }
-
+  };
   version.addEventListener("change", () => ctx.set({ version: version.value }));
-  ctx.on("model", () => {
-    markSelected();
-    loadVersions(ctx.get("model"), true);
-  });
+  ctx.on("model", () => load(ctx.get("model"), true));
   ctx.on("version", () => {
-    const v = ctx.get<string>("version");
+    const v = ctx.get("version");
     if (Array.from(version.options).some((o) => o.value === v)) version.value = v;
   });
-
-  // ---------------------------------------------------------------- task and eligibility
-  function renderInfo() {
-    clear(info);
-    const state = ctx.get<string>("info_state");
-    const model = ctx.get<string>("model");
-    const ver = ctx.get<string>("version");
-    info.dataset.state = state || "none";
-    if (!model || !ver) {
-      info.append(h("span", { class: "ptw-muted", text: "Choose a model and a version." }));
-      return;
-    }
-    if (state === "loading") {
-      info.append(h("span", { class: "ptw-spinner", "aria-hidden": "true" }),
-                  h("span", { class: "ptw-muted", text: ` Checking ${model} version ${ver}…` }));
-      return;
-    }
-    if (state === "error") {
-      info.append(h("span", { class: "ptw-chip ptw-chip-bad", text: "unknown" }),
-                  h("span", { class: "ptw-muted", text: " Could not check this version." }));
-      return;
-    }
-    if (state !== "ready") return;
-    const task = shortTask(ctx.get("task"));
-    const eligible = ctx.get<boolean | null>("eligible");
-    const aliases = ctx.get<string[]>("aliases") || [];
-    const chips = h("div", { class: "ptw-chips" },
-      h("span", { class: "ptw-chip", "data-testid": "task-chip", title: ctx.get("task") || "",
-                  text: task ? `task: ${task}` : "task: unknown" }),
-      eligible
-        ? h("span", { class: "ptw-chip ptw-chip-good", "data-testid": "eligibility",
-                      text: "✓ eligible for provisioned throughput" })
-        : h("span", { class: "ptw-chip ptw-chip-bad", "data-testid": "eligibility",
-                      text: "✗ not eligible" }),
-      ctx.get("model_type") ? h("span", { class: "ptw-chip", text: `type: ${ctx.get("model_type")}` }) : null,
-      ...aliases.map((a) => h("span", { class: "ptw-chip ptw-chip-alias", text: `@${a}` })),
-    );
-    info.append(chips);
-    if (eligible) {
-      const unit = ctx.get("scheme") === "model_units" ? "model units" : "tokens/s";
-      info.append(h("div", { class: "ptw-muted",
-                             text: `Sized in chunks of ${formatInt(ctx.get("chunk_size"))} ${unit}.` }));
-    } else {
-      info.append(h("div", { class: "ptw-reason", "data-testid": "ineligible-reason",
-                             text: ctx.get("reason") || "" }));
-    }
-  }
-
-  ctx.on(["info_state", "task", "eligible", "reason", "aliases", "chunk_size", "scheme"], renderInfo);
-  ctx.on("error", () => errors.set(ctx.get("error")));
-
-  // ---------------------------------------------------------------- start
-  setOptions(catalog, [], "", "Loading catalogs…");
-  setOptions(schema, [], "", "Choose a catalog first");
   setOptions(version, [], "", "Choose a model first");
-  list.append(h("li", { class: "ptw-empty", role: "presentation", text: "Choose a catalog and a schema." }));
-  renderInfo();
-  errors.set(ctx.get("error"));
-  loadCatalogs();
-  if (ctx.get("model")) loadVersions(ctx.get("model"), false);
+  if (ctx.get("model")) load(ctx.get("model"), false);
+  return version;
+}
+
+function infoChips(ctx: PickerCtx): HTMLElement {
+  const task = shortTask(ctx.get("task"));
+  const eligible = ctx.get("eligible");
+  return h(
+    "div",
+    { class: "ptw-chips" },
+    h("span", {
+      class: "ptw-chip",
+      "data-testid": "task-chip",
+      title: ctx.get("task") || "",
+      text: task ? `task: ${task}` : "task: unknown",
+    }),
+    eligible
+      ? h("span", {
+          class: "ptw-chip ptw-chip-good",
+          "data-testid": "eligibility",
+          text: "✓ eligible for provisioned throughput",
+        })
+      : h("span", { class: "ptw-chip ptw-chip-bad", "data-testid": "eligibility", text: "✗ not eligible" }),
+    ctx.get("model_type") ? h("span", { class: "ptw-chip", text: `type: ${ctx.get("model_type")}` }) : null,
+    ...(ctx.get("aliases") || []).map((a) => h("span", { class: "ptw-chip ptw-chip-alias", text: `@${a}` })),
+  );
+}
+
+/** Task and eligibility of the chosen version (or why there is nothing to show yet). */
+function renderInfo(ctx: PickerCtx, info: HTMLElement): void {
+  const [state, model, ver] = [ctx.get("info_state"), ctx.get("model"), ctx.get("version")];
+  info.dataset.state = state || "none";
+  if (!model || !ver) {
+    info.replaceChildren(h("span", { class: "ptw-muted", text: "Choose a model and a version." }));
+  } else if (state === "loading") {
+    info.replaceChildren(
+      h("span", { class: "ptw-spinner", "aria-hidden": "true" }),
+      h("span", { class: "ptw-muted", text: ` Checking ${model} version ${ver}…` }),
+    );
+  } else if (state === "error") {
+    info.replaceChildren(
+      h("span", { class: "ptw-chip ptw-chip-bad", text: "unknown" }),
+      h("span", { class: "ptw-muted", text: " Could not check this version." }),
+    );
+  } else if (state !== "ready") {
+    clear(info);
+  } else if (ctx.get("eligible")) {
+    const unit = ctx.get("scheme") === "model_units" ? "model units" : "tokens/s";
+    info.replaceChildren(
+      infoChips(ctx),
+      h("div", {
+        class: "ptw-muted",
+        text: `Sized in chunks of ${formatInt(ctx.get("chunk_size"))} ${unit}.`,
+      }),
+    );
+  } else {
+    info.replaceChildren(
+      infoChips(ctx),
+      h("div", { class: "ptw-reason", "data-testid": "ineligible-reason", text: ctx.get("reason") || "" }),
+    );
+  }
+}
+
+export function renderPicker(ctx: PickerCtx, root: HTMLElement): void {
+  const errors = bindErrors(ctx);
+  const models = modelList(ctx, errors);
+  const catalogs = catalogSection(ctx, errors, models.reset);
+  wireModelList(ctx, models);
+  const version = versionSection(ctx, errors);
+  const info = h("div", { class: "ptw-info", "data-testid": "model-info", "aria-live": "polite" });
+  root.append(
+    h(
+      "div",
+      { class: "ptw-picker" },
+      h("div", { class: "ptw-row" }, field("Catalog", catalogs.catalog), field("Schema", catalogs.schema)),
+      h("div", { class: "ptw-row ptw-search-row" }, models.search, models.count),
+      models.list,
+      h("div", { class: "ptw-row" }, field("Version", version)),
+      info,
+      errors.el,
+    ),
+  );
+  ctx.on(
+    ["info_state", "task", "eligible", "reason", "aliases", "chunk_size", "scheme", "model", "version"],
+    () => renderInfo(ctx, info),
+  );
+  renderInfo(ctx, info);
+  catalogs.start();
 }

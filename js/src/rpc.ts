@@ -2,32 +2,38 @@
 // from the kernel ({ok, result} or {ok: false, error}); if none comes within the timeout the
 // promise rejects with a sentence saying why, so the page never waits on a lost reply.
 
-export interface Model {
-  get(name: string): any;
-  set(name: string, value: any): void;
-  on(event: string, callback: (...args: any[]) => void): void;
-  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
-  save_changes(): void;
-  send(content: any, callbacks?: any, buffers?: any): void;
-}
+import type { AnyModel } from "@anywidget/types";
+
+/** What the request/response protocol needs of a model: custom messages only. */
+export type MessageModel = Pick<AnyModel, "on" | "off" | "send">;
+
+/** A panel's traits by their full name: `Prefixed<"picker_", PickerState>` inside the App. */
+export type Prefixed<P extends string, S> = { [K in keyof S & string as `${P}${K}`]: S[K] };
+
+/** A JSON payload from the kernel (a reply or an event); each panel types what it reads. */
+// biome-ignore lint/suspicious/noExplicitAny: kernel payloads are JSON, typed where they are read
+export type Payload = any;
 
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
-  onEvent?: (event: any) => void;
+  onEvent?: (event: Payload) => void;
 }
 
 type Pending = {
-  resolve: (value: any) => void;
+  resolve: (value: Payload) => void;
   reject: (error: Error) => void;
-  onEvent?: (event: any) => void;
+  onEvent?: (event: Payload) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
 };
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 export class RpcError extends Error {
-  constructor(message: string, readonly kind: "error" | "timeout" | "cancelled" | "closed") {
+  constructor(
+    message: string,
+    readonly kind: "error" | "timeout" | "cancelled" | "closed",
+  ) {
     super(message);
     this.name = "RpcError";
   }
@@ -37,17 +43,23 @@ let counter = 0;
 
 export class Rpc {
   private pending = new Map<string, Pending>();
-  private listeners = new Map<string, Set<(event: any) => void>>();
+  private listeners = new Map<string, Set<(event: Payload) => void>>();
   private closed = false;
 
-  constructor(private model: Model, signal?: AbortSignal) {
+  constructor(
+    private model: MessageModel,
+    signal?: AbortSignal,
+  ) {
     this.handle = this.handle.bind(this);
     model.on("msg:custom", this.handle);
     signal?.addEventListener("abort", () => this.close());
   }
 
-  request<T = any>(method: string, params: Record<string, any> = {},
-                   options: RequestOptions = {}): Promise<T> {
+  request<T = Payload>(
+    method: string,
+    params: Record<string, Payload> = {},
+    options: RequestOptions = {},
+  ): Promise<T> {
     if (this.closed) {
       return Promise.reject(new RpcError("This view was closed.", "closed"));
     }
@@ -60,10 +72,14 @@ export class Rpc {
         entry.timer = setTimeout(() => {
           this.pending.delete(id);
           this.model.send({ ptw: "cancel", id });
-          reject(new RpcError(
-            `No answer from the kernel after ${Math.round(timeoutMs / 1000)} s ` +
-            `(${method}): it may be busy running a cell, or it was restarted (then re-run ` +
-            "the cell).", "timeout"));
+          reject(
+            new RpcError(
+              `No answer from the kernel after ${Math.round(timeoutMs / 1000)} s ` +
+                `(${method}): it may be busy running a cell, or it was restarted (then re-run ` +
+                "the cell).",
+              "timeout",
+            ),
+          );
         }, timeoutMs);
       }
       this.pending.set(id, entry);
@@ -85,7 +101,7 @@ export class Rpc {
   }
 
   /** Listen to unsolicited events of one scope (e.g. results computed in Python). */
-  onEvent(scope: string, callback: (event: any) => void): () => void {
+  onEvent(scope: string, callback: (event: Payload) => void): () => void {
     let set = this.listeners.get(scope);
     if (!set) {
       set = new Set();
@@ -108,7 +124,7 @@ export class Rpc {
     return entry;
   }
 
-  private handle(msg: any): void {
+  private handle(msg: Payload): void {
     if (!msg || typeof msg !== "object") return;
     if (msg.ptw === "response") {
       const entry = this.settle(String(msg.id));
@@ -125,7 +141,7 @@ export class Rpc {
         if (entry) return;
       }
       const set = this.listeners.get(String(msg.scope || ""));
-      set?.forEach((cb) => cb(msg.event));
+      for (const cb of set ?? []) cb(msg.event);
     }
   }
 
@@ -143,17 +159,32 @@ export class Rpc {
   }
 }
 
-/** One panel's view of the model: its prefixed traits, its requests and its events. */
-export class Ctx {
-  constructor(readonly model: Model, readonly prefix: string, readonly scope: string,
-              readonly rpc: Rpc, readonly signal: AbortSignal) {}
+type Name<S> = keyof S & string;
 
-  get<T = any>(name: string): T {
-    return this.model.get(this.prefix + name) as T;
+/**
+ * One panel's typed view of the model: its (prefixed) traits as `S`, its requests and its
+ * events. Standalone widgets use the prefix "", the App "picker_", "slider_", ...
+ */
+export class Ctx<S extends object, P extends string = string> {
+  private readonly model: AnyModel<Record<string, unknown>>;
+
+  constructor(
+    model: AnyModel<Prefixed<P, S>>,
+    readonly prefix: P,
+    readonly scope: string,
+    readonly rpc: Rpc,
+    readonly signal: AbortSignal,
+  ) {
+    // one model, many panels: the typed model is read by full names built from the prefix
+    this.model = model as unknown as AnyModel<Record<string, unknown>>;
+  }
+
+  get<K extends Name<S>>(name: K): S[K] {
+    return this.model.get(this.prefix + name) as S[K];
   }
 
   /** Set traits and send them to the kernel in one message. */
-  set(values: Record<string, any>): void {
+  set(values: Partial<S>): void {
     for (const [name, value] of Object.entries(values)) {
       this.model.set(this.prefix + name, value);
     }
@@ -161,7 +192,7 @@ export class Ctx {
   }
 
   /** Call back when any of the named traits changes; removed when the view goes away. */
-  on(names: string | string[], callback: () => void): void {
+  on(names: Name<S> | Name<S>[], callback: () => void): void {
     for (const name of Array.isArray(names) ? names : [names]) {
       const event = `change:${this.prefix}${name}`;
       this.model.on(event, callback);
@@ -169,13 +200,21 @@ export class Ctx {
     }
   }
 
-  request<T = any>(method: string, params: Record<string, any> = {},
-                   options: RequestOptions = {}): Promise<T> {
+  request<T = Payload>(
+    method: string,
+    params: Record<string, unknown> = {},
+    options: RequestOptions = {},
+  ): Promise<T> {
     return this.rpc.request<T>(`${this.scope}:${method}`, params, options);
   }
 
-  onEvent(callback: (event: any) => void): void {
+  onEvent(callback: (event: Payload) => void): void {
     const off = this.rpc.onEvent(this.scope, callback);
     this.signal.addEventListener("abort", off);
+  }
+
+  /** Run `cleanup` when the view goes away (timers, debounced calls). */
+  onClose(cleanup: () => void): void {
+    this.signal.addEventListener("abort", cleanup);
   }
 }

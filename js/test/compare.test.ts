@@ -1,17 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { Ctx, Rpc } from "../src/rpc";
 import { cellMetrics, renderCompare, splitPrompts, summarize } from "../src/compare";
 import { render } from "../src/index";
-import { FakeModel, byTestId, flush } from "./fake";
+import { Ctx, Rpc } from "../src/rpc";
+import { byTestId, FakeModel, flush } from "./fake";
 
 const STATE = {
-  targets: [{ endpoint: "ep", temperature: 0, max_tokens: null, label: "" },
-            { endpoint: "ep", temperature: 1, max_tokens: null, label: "" }],
-  system_prompt: "", max_tokens: 64, temperature: 0.2, logprobs: true, status: "idle", progress: "", error: "",
+  targets: [
+    { endpoint: "ep", temperature: 0, max_tokens: null, label: "" },
+    { endpoint: "ep", temperature: 1, max_tokens: null, label: "" },
+  ],
+  system_prompt: "",
+  max_tokens: 64,
+  temperature: 0.2,
+  logprobs: true,
+  status: "idle",
+  progress: "",
+  error: "",
 };
 
-const CELL = { answer: "Paris.", finish_reason: "stop", prompt_tokens: 30, completion_tokens: 3, total_tokens: 33,
-               latency_s: 0.5, ttft_s: 0.1, mean_logprob: -0.25, error: null };
+const CELL = {
+  answer: "Paris.",
+  finish_reason: "stop",
+  prompt_tokens: 30,
+  completion_tokens: 3,
+  total_tokens: 33,
+  latency_s: 0.5,
+  ttft_s: 0.1,
+  mean_logprob: -0.25,
+  error: null,
+};
 
 function mount(kernel: (m: string, p: any, reply: any) => void, state: Record<string, any> = STATE) {
   const model = new FakeModel(state, kernel);
@@ -20,7 +37,8 @@ function mount(kernel: (m: string, p: any, reply: any) => void, state: Record<st
   return { model, root };
 }
 
-const event = (model: FakeModel, ev: any) => model.emit("msg:custom", { ptw: "event", id: null, scope: "compare", event: ev });
+const event = (model: FakeModel, ev: any) =>
+  model.emit("msg:custom", { ptw: "event", id: null, scope: "compare", event: ev });
 
 describe("Compare helpers", () => {
   it("splits prompts on --- lines only", () => {
@@ -33,7 +51,12 @@ describe("Compare helpers", () => {
     expect(cellMetrics(CELL)).toBe("0.5 s · 3 tokens · first token 0.1 s · mean logprob -0.25");
     expect(cellMetrics({ ...CELL, finish_reason: "length" })).toMatch(/finish: length$/);
     expect(cellMetrics({ ...CELL, error: "boom" })).toBe("");
-    const s = summarize([CELL, { ...CELL, latency_s: 1.5, mean_logprob: -0.75 }, { ...CELL, error: "x" }, null]);
+    const s = summarize([
+      CELL,
+      { ...CELL, latency_s: 1.5, mean_logprob: -0.75 },
+      { ...CELL, error: "x" },
+      null,
+    ]);
     expect(s).toEqual({ answers: 2, errors: 1, latency: 1, tokens: 3, logprob: -0.5 });
   });
 });
@@ -41,8 +64,13 @@ describe("Compare helpers", () => {
 describe("ComparePanel view", () => {
   it("lists endpoints per target, adds up to four, and syncs temperatures", async () => {
     const { model, root } = mount((method, _p, reply) => {
-      if (method === "compare:endpoints") reply.ok({ items: [{ name: "ep", task: "llm/v1/chat", ready: true },
-                                                             { name: "emb", task: "llm/v1/embeddings", ready: true }] });
+      if (method === "compare:endpoints")
+        reply.ok({
+          items: [
+            { name: "ep", task: "llm/v1/chat", ready: true },
+            { name: "emb", task: "llm/v1/embeddings", ready: true },
+          ],
+        });
       else reply.ok({ targets: [], kinds: [], total: 0, rows: [] });
     });
     await flush();
@@ -76,22 +104,33 @@ describe("ComparePanel view", () => {
     model.update({ status: "running", progress: "0 of 4" });
     expect(byTestId<HTMLButtonElement>(root, "cmp-run").disabled).toBe(true);
     expect(byTestId(root, "cmp-stop").hidden).toBe(false);
-    event(model, { type: "start", prompts: ["Capital of France?", "Of Italy?"], total: 2,
-                   targets: ["ep (temperature=0)", "ep (temperature=1)"], kinds: ["chat", "chat"] });
-    expect(Array.from(root.querySelectorAll("[data-testid=cmp-target-label]")).map((e) => e.textContent))
-      .toEqual(["ep (temperature=0)", "ep (temperature=1)"]);
+    event(model, {
+      type: "start",
+      prompts: ["Capital of France?", "Of Italy?"],
+      total: 2,
+      targets: ["ep (temperature=0)", "ep (temperature=1)"],
+      kinds: ["chat", "chat"],
+    });
+    expect(
+      Array.from(root.querySelectorAll("[data-testid=cmp-target-label]")).map((e) => e.textContent),
+    ).toEqual(["ep (temperature=0)", "ep (temperature=1)"]);
     event(model, { type: "delta", row: 0, target: 1, text: "Par" });
     event(model, { type: "delta", row: 0, target: 1, text: "is" });
     const answers = root.querySelectorAll<HTMLElement>("[data-testid=cmp-answer]");
     expect(answers[1].textContent).toBe("Paris");
     expect(answers[1].classList.contains("ptw-streaming")).toBe(true);
     event(model, { type: "cell", row: 0, target: 1, cell: CELL });
-    event(model, { type: "cell", row: 1, target: 0, cell: { ...CELL, answer: null, error: "Endpoint 'ep' is busy." } });
+    event(model, {
+      type: "cell",
+      row: 1,
+      target: 0,
+      cell: { ...CELL, answer: null, error: "Endpoint 'ep' is busy." },
+    });
     expect(answers[1].textContent).toBe("Paris.");
     expect(answers[1].dataset.done).toBe("true");
     expect(answers[2].textContent).toBe("Endpoint 'ep' is busy.");
     expect(answers[2].classList.contains("ptw-cmp-error")).toBe(true);
-    event(model, { type: "delta", row: 0, target: 1, text: " late" });  // after the cell: ignored
+    event(model, { type: "delta", row: 0, target: 1, text: " late" }); // after the cell: ignored
     expect(answers[1].textContent).toBe("Paris.");
     const summary = root.querySelectorAll("[data-testid=cmp-summary]");
     expect(summary[1].textContent).toMatch(/0\.5 s · 3 tokens · logprob -0\.25/);
@@ -119,15 +158,19 @@ describe("ComparePanel view", () => {
   });
 
   it("keeps cells that arrive before their row is paged in", () => {
-    const { model, root } = mount((_m, _p, reply) => reply.ok({ items: [], targets: [], rows: [], total: 0 }));
+    const { model, root } = mount((_m, _p, reply) =>
+      reply.ok({ items: [], targets: [], rows: [], total: 0 }),
+    );
     event(model, { type: "start", prompts: ["p0"], total: 1, targets: ["a"], kinds: ["chat"] });
     event(model, { type: "cell", row: 0, target: 0, cell: CELL });
     expect(root.querySelector("[data-testid=cmp-answer]")!.textContent).toBe("Paris.");
   });
 
   it("says what is missing before sending anything", async () => {
-    const { model, root } = mount((_m, _p, reply) => reply.ok({ items: [], targets: [], rows: [], total: 0 }),
-                                  { ...STATE, targets: [] });
+    const { model, root } = mount(
+      (_m, _p, reply) => reply.ok({ items: [], targets: [], rows: [], total: 0 }),
+      { ...STATE, targets: [] },
+    );
     byTestId<HTMLTextAreaElement>(root, "cmp-prompts").value = "Hi";
     byTestId(root, "cmp-run").click();
     expect(byTestId(root, "error").textContent).toMatch(/Choose the endpoints/);

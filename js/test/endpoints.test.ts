@@ -1,13 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { Ctx, Rpc } from "../src/rpc";
 import { renderEndpoints, sizingOf, stateOf } from "../src/endpoints";
-import { FakeModel, byTestId, flush } from "./fake";
+import { Ctx, Rpc } from "../src/rpc";
+import { byTestId, FakeModel, flush } from "./fake";
 
 const ROW = {
-  name: "chat-ep", ready: "READY", config_update: "NOT_UPDATING", updating: false, task: "llm/v1/chat",
-  model: "system.ai.smollm2_135m_instruct", version: "1", min_provisioned_throughput: 120,
-  max_provisioned_throughput: 240, provisioned_model_units: null, scale_to_zero_enabled: false,
-  state_message: "", creator: "me", created_ms: 0,
+  name: "chat-ep",
+  ready: "READY",
+  config_update: "NOT_UPDATING",
+  updating: false,
+  task: "llm/v1/chat",
+  model: "system.ai.smollm2_135m_instruct",
+  version: "1",
+  min_provisioned_throughput: 120,
+  max_provisioned_throughput: 240,
+  provisioned_model_units: null,
+  scale_to_zero_enabled: false,
+  state_message: "",
+  creator: "me",
+  created_ms: 0,
 };
 
 describe("EndpointsTable", () => {
@@ -28,7 +38,9 @@ describe("EndpointsTable", () => {
       }
     });
     const root = document.createElement("div");
-    renderEndpoints(new Ctx(model, "", "endpoints", new Rpc(model), new AbortController().signal), root, { query: true });
+    renderEndpoints(new Ctx(model, "", "endpoints", new Rpc(model), new AbortController().signal), root, {
+      query: true,
+    });
     await flush();
     expect(root.querySelectorAll("[data-testid=endpoint-row]")).toHaveLength(2);
     expect(byTestId(root, "endpoints-updated").textContent).toMatch(/^2 endpoints/);
@@ -47,7 +59,9 @@ describe("EndpointsTable", () => {
   });
 
   it("reloads when Python asks, and shows errors", async () => {
-    const model = new FakeModel({ selected: "", error: "" }, (_m, _p, reply) => reply.error("Cannot reach the workspace."));
+    const model = new FakeModel({ selected: "", error: "" }, (_m, _p, reply) =>
+      reply.error("Cannot reach the workspace."),
+    );
     const root = document.createElement("div");
     renderEndpoints(new Ctx(model, "", "endpoints", new Rpc(model), new AbortController().signal), root);
     await flush();

@@ -1,5 +1,5 @@
 // A fake anywidget model: traits, change events, custom messages, and a scripted kernel.
-import type { Model } from "../src/rpc";
+import type { AnyModel } from "@anywidget/types";
 
 type Handler = (...args: any[]) => void;
 export type Kernel = (method: string, params: any, reply: Reply) => void;
@@ -9,14 +9,20 @@ export interface Reply {
   event(event: any): void;
 }
 
-export class FakeModel implements Model {
+export class FakeModel implements AnyModel<Record<string, any>> {
+  widget_manager = {
+    get_model: (): Promise<never> => Promise.reject(new Error("no widget manager in the tests")),
+  };
   state: Record<string, any>;
   sent: any[] = [];
   saves = 0;
   requests: { method: string; params: any; id: string }[] = [];
   private handlers = new Map<string, Set<Handler>>();
 
-  constructor(state: Record<string, any> = {}, public kernel?: Kernel) {
+  constructor(
+    state: Record<string, any> = {},
+    public kernel?: Kernel,
+  ) {
     this.state = { ...state };
   }
 
@@ -41,8 +47,14 @@ export class FakeModel implements Model {
   }
 
   off(event?: string | null, cb?: Handler | null) {
-    if (!event) { this.handlers.clear(); return; }
-    if (!cb) { this.handlers.delete(event); return; }
+    if (!event) {
+      this.handlers.clear();
+      return;
+    }
+    if (!cb) {
+      this.handlers.delete(event);
+      return;
+    }
     this.handlers.get(event)?.delete(cb);
   }
 
@@ -64,8 +76,15 @@ export class FakeModel implements Model {
       this.requests.push({ method: content.method, params: content.params, id: content.id });
       const reply: Reply = {
         ok: (result) => this.emit("msg:custom", { ptw: "response", id: content.id, ok: true, result }),
-        error: (message) => this.emit("msg:custom", { ptw: "response", id: content.id, ok: false, error: message }),
-        event: (event) => this.emit("msg:custom", { ptw: "event", id: content.id, scope: content.method.split(":")[0], event }),
+        error: (message) =>
+          this.emit("msg:custom", { ptw: "response", id: content.id, ok: false, error: message }),
+        event: (event) =>
+          this.emit("msg:custom", {
+            ptw: "event",
+            id: content.id,
+            scope: content.method.split(":")[0],
+            event,
+          }),
       };
       this.kernel?.(content.method, content.params, reply);
     }

@@ -1,7 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
-  UNITS, TOKENS, clampRange, endpointNameProblem, estimate, formatDuration, formatInt,
-  formatNumber, probabilities, shortTask, showToken, snap, splitStops, splitTexts,
+  clampRange,
+  endpointNameProblem,
+  estimate,
+  formatDuration,
+  formatInt,
+  formatNumber,
+  probabilities,
+  shortTask,
+  showToken,
+  snap,
+  splitStops,
+  splitTexts,
+  TOKENS,
+  UNITS,
 } from "../src/format";
 
 describe("clampRange", () => {
@@ -63,7 +75,9 @@ describe("endpoint names", () => {
   });
   it("says what is wrong", () => {
     expect(endpointNameProblem("")).toMatch(/name/);
-    expect(endpointNameProblem("my.endpoint x")).toBe("Use only letters, digits, '-' and '_' (not '.', spaces).");
+    expect(endpointNameProblem("my.endpoint x")).toBe(
+      "Use only letters, digits, '-' and '_' (not '.', spaces).",
+    );
     expect(endpointNameProblem("x".repeat(64))).toMatch(/at most 63/);
   });
 });

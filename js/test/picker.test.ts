@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Ctx, Rpc } from "../src/rpc";
 import { PAGE_SIZE, renderPicker } from "../src/picker";
-import { FakeModel, byTestId, flush } from "./fake";
+import { Ctx, Rpc } from "../src/rpc";
+import { byTestId, FakeModel, flush } from "./fake";
 
 const NAMES = Array.from({ length: 10_000 }, (_, i) => `model_${String(i).padStart(5, "0")}`);
 
@@ -11,18 +11,42 @@ function kernel(method: string, params: any, reply: any) {
   else if (method === "picker:models") {
     const all = params.catalog === "bulk" ? NAMES : ["all_minilm_l6_v2", "smollm2_135m_instruct"];
     const match = all.filter((n) => n.includes(params.query || ""));
-    reply.ok({ items: match.slice(params.offset, params.offset + params.limit), total: match.length,
-               offset: params.offset, schema_total: all.length });
+    reply.ok({
+      items: match.slice(params.offset, params.offset + params.limit),
+      total: match.length,
+      offset: params.offset,
+      schema_total: all.length,
+    });
   } else if (method === "picker:versions") {
-    reply.ok({ items: [{ version: "2", aliases: ["champion"], status: "READY", comment: "" },
-                       { version: "1", aliases: [], status: "READY", comment: "" }] });
+    reply.ok({
+      items: [
+        { version: "2", aliases: ["champion"], status: "READY", comment: "" },
+        { version: "1", aliases: [], status: "READY", comment: "" },
+      ],
+    });
   } else reply.error(`unexpected ${method}`);
 }
 
 function setup(state: Record<string, any> = {}) {
-  const model = new FakeModel({ catalog: "", schema: "", model: "", version: "", aliases: [], info_state: "",
-                                task: "", eligible: null, reason: "", scheme: "", chunk_size: 0,
-                                model_type: "", error: "", ...state }, kernel);
+  const model = new FakeModel(
+    {
+      catalog: "",
+      schema: "",
+      model: "",
+      version: "",
+      aliases: [],
+      info_state: "",
+      task: "",
+      eligible: null,
+      reason: "",
+      scheme: "",
+      chunk_size: 0,
+      model_type: "",
+      error: "",
+      ...state,
+    },
+    kernel,
+  );
   const root = document.createElement("div");
   // the kernel echoes trait writes, like the real one (they are plain state here)
   renderPicker(new Ctx(model, "", "picker", new Rpc(model), new AbortController().signal), root);
@@ -38,7 +62,10 @@ describe("ModelPicker", () => {
     expect(model.state.schema).toBe("ai");
     await flush();
     const items = root.querySelectorAll("[data-testid=model-list] li.ptw-option");
-    expect(Array.from(items).map((li) => li.textContent)).toEqual(["all_minilm_l6_v2", "smollm2_135m_instruct"]);
+    expect(Array.from(items).map((li) => li.textContent)).toEqual([
+      "all_minilm_l6_v2",
+      "smollm2_135m_instruct",
+    ]);
     expect(byTestId(root, "model-count").textContent).toBe("2 models");
   });
 
@@ -64,9 +91,19 @@ describe("ModelPicker", () => {
     search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
     await flush();
     const items = root.querySelectorAll("[data-testid=model-list] li.ptw-option");
-    expect(Array.from(items).map((li) => li.textContent)).toEqual(["model_00999", "model_09990", "model_09991",
-      "model_09992", "model_09993", "model_09994", "model_09995", "model_09996", "model_09997", "model_09998",
-      "model_09999"]);
+    expect(Array.from(items).map((li) => li.textContent)).toEqual([
+      "model_00999",
+      "model_09990",
+      "model_09991",
+      "model_09992",
+      "model_09993",
+      "model_09994",
+      "model_09995",
+      "model_09996",
+      "model_09997",
+      "model_09998",
+      "model_09999",
+    ]);
     expect(byTestId(root, "model-count").textContent).toBe("11 of 10,000 models");
     expect(model.calls("picker:models").at(-1)!.params.query).toBe("0999");
   });
@@ -88,8 +125,14 @@ describe("ModelPicker", () => {
     await flush();
     model.update({ info_state: "loading" });
     expect(byTestId(root, "model-info").textContent).toMatch(/Checking system.ai.x version 1/);
-    model.update({ task: "llm/v1/chat", eligible: true, scheme: "tokens_per_second", chunk_size: 980,
-                   model_type: "llama", info_state: "ready" });
+    model.update({
+      task: "llm/v1/chat",
+      eligible: true,
+      scheme: "tokens_per_second",
+      chunk_size: 980,
+      model_type: "llama",
+      info_state: "ready",
+    });
     expect(byTestId(root, "task-chip").textContent).toBe("task: chat");
     expect(byTestId(root, "eligibility").textContent).toMatch(/eligible/);
     expect(byTestId(root, "model-info").textContent).toMatch(/chunks of 980 tokens\/s/);
@@ -98,7 +141,9 @@ describe("ModelPicker", () => {
   });
 
   it("shows request errors and the error trait in the widget", async () => {
-    const model = new FakeModel({ catalog: "", error: "" }, (_m, _p, reply) => reply.error("Cannot reach the workspace."));
+    const model = new FakeModel({ catalog: "", error: "" }, (_m, _p, reply) =>
+      reply.error("Cannot reach the workspace."),
+    );
     const root = document.createElement("div");
     renderPicker(new Ctx(model, "", "picker", new Rpc(model), new AbortController().signal), root);
     await flush();

@@ -8,7 +8,10 @@ describe("Rpc", () => {
   it("resolves with the kernel's result", async () => {
     const model = new FakeModel({}, (method, params, reply) => reply.ok({ echo: params.x, method }));
     const rpc = new Rpc(model);
-    await expect(rpc.request("picker:catalogs", { x: 1 })).resolves.toEqual({ echo: 1, method: "picker:catalogs" });
+    await expect(rpc.request("picker:catalogs", { x: 1 })).resolves.toEqual({
+      echo: 1,
+      method: "picker:catalogs",
+    });
     expect(rpc.inFlight).toBe(0);
   });
 
@@ -32,7 +35,9 @@ describe("Rpc", () => {
 
   it("streams events to the request that asked, others to scope listeners", async () => {
     let saved: any;
-    const model = new FakeModel({}, (_m, _p, reply) => { saved = reply; });
+    const model = new FakeModel({}, (_m, _p, reply) => {
+      saved = reply;
+    });
     const rpc = new Rpc(model);
     const events: any[] = [];
     const pushed: any[] = [];
@@ -76,7 +81,13 @@ describe("Ctx", () => {
   it("prefixes traits, saves once per set, and unsubscribes on abort", () => {
     const model = new FakeModel({ slider_max_value: 1 });
     const controller = new AbortController();
-    const ctx = new Ctx(model, "slider_", "slider", new Rpc(model), controller.signal);
+    const ctx = new Ctx<{ max_value: number; min_value: number }, "slider_">(
+      model,
+      "slider_",
+      "slider",
+      new Rpc(model),
+      controller.signal,
+    );
     expect(ctx.get("max_value")).toBe(1);
     const seen: number[] = [];
     ctx.on("max_value", () => seen.push(ctx.get("max_value")));
@@ -91,7 +102,13 @@ describe("Ctx", () => {
 
   it("scopes requests", async () => {
     const model = new FakeModel({}, (method, _p, reply) => reply.ok(method));
-    const ctx = new Ctx(model, "deploy_", "deploy", new Rpc(model), new AbortController().signal);
+    const ctx = new Ctx<{ status: string }, "deploy_">(
+      model,
+      "deploy_",
+      "deploy",
+      new Rpc(model),
+      new AbortController().signal,
+    );
     await expect(ctx.request("check_name")).resolves.toBe("deploy:check_name");
   });
 });

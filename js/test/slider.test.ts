@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { Ctx, Rpc } from "../src/rpc";
 import { renderSlider } from "../src/slider";
-import { FakeModel, byTestId } from "./fake";
+import { byTestId, FakeModel } from "./fake";
 
 function setup(state: Record<string, any>) {
-  const model = new FakeModel({ state: "ready", scheme: "tokens_per_second", chunk_size: 60, max_chunks: 20,
-                                min_value: 120, max_value: 240, scale_to_zero: false, dbus_per_chunk: 24,
-                                price_per_dbu: null, disabled_reason: "", error: "", ...state });
+  const model = new FakeModel({
+    state: "ready",
+    scheme: "tokens_per_second",
+    chunk_size: 60,
+    max_chunks: 20,
+    min_value: 120,
+    max_value: 240,
+    scale_to_zero: false,
+    dbus_per_chunk: 24,
+    price_per_dbu: null,
+    disabled_reason: "",
+    error: "",
+    ...state,
+  });
   const root = document.createElement("div");
   renderSlider(new Ctx(model, "", "slider", new Rpc(model), new AbortController().signal), root);
   return { model, root };
@@ -58,6 +69,19 @@ describe("ThroughputSlider", () => {
     expect(byTestId(root, "slider-readout").textContent).toBe("0–240 tokens/s");
   });
 
+  it("labels DBU/h and cost as illustrative on the local workspace, and only there", () => {
+    const { model, root } = setup({ illustrative_cost: true, price_per_dbu: 0.5 });
+    const estimate = byTestId(root, "slider-estimate");
+    expect(estimate.textContent).toBe(
+      "Capacity up to 240 tokens/s · 48–96 DBU/h (illustrative) · $24–48 per hour (illustrative)",
+    );
+    expect(byTestId(root, "slider-illustrative").hidden).toBe(false);
+    expect(byTestId(root, "slider-illustrative").textContent).toMatch(/bills nothing/);
+    model.update({ illustrative_cost: false });
+    expect(estimate.textContent).not.toMatch(/illustrative/);
+    expect(byTestId(root, "slider-illustrative").hidden).toBe(true);
+  });
+
   it("shows a cost with a price per DBU", () => {
     const { model, root } = setup({});
     const price = byTestId<HTMLInputElement>(root, "price");
@@ -75,8 +99,11 @@ describe("ThroughputSlider", () => {
   });
 
   it("is disabled with the reason when the model is not eligible", () => {
-    const { model, root } = setup({ state: "disabled", chunk_size: 0,
-      disabled_reason: "system.ai.x version 1 is not eligible for provisioned throughput: no task." });
+    const { model, root } = setup({
+      state: "disabled",
+      chunk_size: 0,
+      disabled_reason: "system.ai.x version 1 is not eligible for provisioned throughput: no task.",
+    });
     expect(byTestId(root, "slider-disabled").hidden).toBe(false);
     expect(byTestId(root, "slider-disabled").textContent).toMatch(/not eligible/);
     expect(byTestId<HTMLInputElement>(root, "slider-max").disabled).toBe(true);

@@ -39,6 +39,8 @@ class SliderPart(Part):
         "price_per_dbu": lambda: t.Float(None, allow_none=True),
         "disabled_reason": lambda: t.Unicode("Pick a model version first."),
         "error": lambda: t.Unicode(""),
+        # the local workspace bills nothing: the page labels DBU/h and cost as illustrative
+        "illustrative_cost": lambda: t.Bool(False),
     }
 
     def setup(self) -> None:
@@ -71,11 +73,21 @@ class SliderPart(Part):
             self.set(disabled_reason="", error="", model=plan.model, version=plan.version,
                      scheme=plan.scheme, chunk_size=chunk, max_chunks=max_chunks,
                      scale_to_zero=False, min_value=low, max_value=high,
-                     dbus_per_chunk=plan.dbus_per_chunk)
+                     dbus_per_chunk=plan.dbus_per_chunk,
+                     illustrative_cost=self._bills_nothing())
         finally:
             self._configuring = False
         self.set(state="ready")
         self._settled.set()
+
+    def _bills_nothing(self) -> bool:
+        """True on the local workspace, whose DBU/h and cost figures are only illustrative."""
+        from ..errors import NotConfigured
+
+        try:
+            return self.workspace().is_local
+        except NotConfigured:  # a plan given by hand, no workspace to ask: say nothing
+            return False
 
     def load(self, model: str, version: int | str) -> None:
         """Fetch the model's sizing plan in the background, then :meth:`configure`."""

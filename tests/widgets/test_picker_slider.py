@@ -114,6 +114,7 @@ def test_slider_snaps_to_chunks_and_validates(ws):
     slider = ThroughputSlider(CHAT_MODEL, 1, workspace=ws).wait()
     c = slider.chunk_size
     assert slider.state == "ready" and (slider.min_value, slider.max_value) == (2 * c, 4 * c)
+    assert slider.illustrative_cost is True  # the local workspace bills nothing: the page says so
     slider.set_range(7 * c + c // 3, 3 * c - c // 3)  # off-grid values from Python snap
     assert (slider.min_value, slider.max_value) == (3 * c, 7 * c)
     sizing = slider.sizing
