@@ -67,6 +67,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LoadTestPlan": (".loadtest", "LoadTestPlan"),
     "LoadTestResult": (".loadtest", "LoadTestResult"),
     "Recommendation": (".loadtest", "Recommendation"),
+    # monitor
+    "metrics_snapshot": (".monitor", "metrics_snapshot"),
+    "MetricsSnapshot": (".monitor", "MetricsSnapshot"),
+    "Monitor": (".monitor", "Monitor"),
     # history
     "query_history": (".history", "query_history"),
     "clear_history": (".history", "clear_history"),
@@ -83,6 +87,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "EndpointsTable": (".widgets", "EndpointsTable"),
     "ComparePanel": (".widgets", "ComparePanel"),
     "LoadTestPanel": (".widgets", "LoadTestPanel"),
+    "MonitorPanel": (".widgets", "MonitorPanel"),
     # errors
     "PtWidgetsError": (".errors", "PtWidgetsError"),
     "ApiError": (".errors", "ApiError"),
@@ -108,6 +113,7 @@ __all__ = [
     "EndpointsTable",
     "ComparePanel",
     "LoadTestPanel",
+    "MonitorPanel",
     "connect",
     "Workspace",
     "RetryPolicy",
@@ -150,6 +156,9 @@ __all__ = [
     "LoadTestPlan",
     "LoadTestResult",
     "Recommendation",
+    "metrics_snapshot",
+    "MetricsSnapshot",
+    "Monitor",
     "query_history",
     "clear_history",
     "log_chat_model",
@@ -222,6 +231,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         plan_load_test,
     )
     from .model_logging import log_chat_model, log_completions_model, log_embeddings_model
+    from .monitor import MetricsSnapshot, Monitor, metrics_snapshot
     from .queries import (
         ChatStream,
         EmbeddingsResult,
@@ -240,6 +250,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         EndpointsTable,
         LoadTestPanel,
         ModelPicker,
+        MonitorPanel,
         Playground,
         ThroughputSlider,
     )
