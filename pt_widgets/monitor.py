@@ -16,12 +16,15 @@ Names are the local workspace's (``request_count_total``, ``request_429_count_to
 ``input_tokens_total``, ``output_tokens_total``, ``request_latency_ms``,
 ``provisioned_throughput_tokens_per_second``, ``requests_in_flight``); a workspace that
 does not export one leaves its columns empty. Latency covers every answered request, 429s
-included, as the histogram is exported.
+included, as the histogram is exported. Rows are counter deltas (a counter that went down
+counts as reset); Databricks' export has been described as per-minute gauges, which this
+has not been checked against.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections import deque
@@ -57,6 +60,7 @@ COLUMNS = ["time", "seconds", "requests", "ok", "rate_limited", "errors", "token
            "max_tokens_per_s", "in_flight"]
 MIN_INTERVAL_S = 0.5
 MAX_WINDOW_S = 3600.0
+BAND_EVERY_S = 30.0  # the band is the endpoint's config: read again now and then, not per scrape
 
 
 def metrics_text(ws: Workspace, endpoint: str, timeout: float = 10.0) -> str:
@@ -212,6 +216,7 @@ class Monitor:
         self.error: str | None = None
         self.future: Future[None] | None = None
         self._rows: deque[dict[str, Any]] = deque()
+        self._band_read = -math.inf
         self._last: MetricsSnapshot | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -220,6 +225,7 @@ class Monitor:
     def refresh_band(self) -> tuple[float | None, float | None]:
         """Read the provisioned min/max again (it changes when the endpoint is updated)."""
         self.band = provisioned_band(self._ws, self.endpoint)
+        self._band_read = time.monotonic()
         return self.band
 
     def sample(self) -> dict[str, Any] | None:
@@ -286,7 +292,7 @@ class Monitor:
     def _step(self, stop: threading.Event) -> bool:
         """One scrape and its row; True when the endpoint is gone (nothing left to watch)."""
         try:
-            if self.band == (None, None) or self._last is None:
+            if self._last is None or time.monotonic() - self._band_read >= BAND_EVERY_S:
                 self.refresh_band()
             row = self.sample()
         except NotFound as exc:

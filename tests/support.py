@@ -252,3 +252,10 @@ def burst_until_429(ws, endpoint: str, chunk: float) -> list[tuple[int, int]]:
 
     wait_until(burst, 120, interval=0, what="a 429 above the provisioned rate")
     return answers
+
+
+def deploy_one_chunk(ws, name: str, model: str = "system.ai.smollm2_135m_instruct") -> float:
+    """A chat endpoint provisioned for exactly one chunk (idempotent); returns the chunk."""
+    chunk = ws.sizing_plan(model, 1).chunk_size
+    ws.deploy(name, model, 1, {"max_throughput": chunk, "min_throughput": chunk}, timeout=600)
+    return float(chunk)

@@ -206,7 +206,7 @@ export function loadChart(
   seconds: number,
   view: ChartView = {},
 ): SVGSVGElement {
-  const [W, H, L, R, T, B] = [760, 230, 52, 64, 12, 30];
+  const [W, H, L, R, T, B] = [760, 230, 52, 104, 12, 30];
   const scales = chartScales(bins, capacity, seconds);
   const [x0, xMax, yMax] = [view.x0 ?? 0, view.x1 ?? scales.xMax, scales.yMax];
   const s: Scale = {

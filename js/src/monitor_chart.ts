@@ -57,21 +57,41 @@ export function countLimited(rows: MonitorRow[]): number {
   return rows.reduce((sum, r) => sum + (r.rate_limited ?? 0), 0);
 }
 
-/** Delivered tokens/s, the current rate in its band, requests/s and latency of the newest row. */
+/** Rates over the rows of the last `seconds` (by the newest row's clock): what was delivered
+ *  and asked, not one interval's noise. `null` when the export lacks the counter. */
+export function recentRates(
+  rows: MonitorRow[],
+  seconds = 60,
+): { tokens: number | null; requests: number | null } {
+  const newest = rows.length ? rows[rows.length - 1].time : 0;
+  const recent = rows.filter((r) => r.time > newest - seconds);
+  const span = recent.reduce((sum, r) => sum + r.seconds, 0);
+  const rate = (pick: (r: MonitorRow) => number | null) =>
+    !span || recent.every((r) => pick(r) === null)
+      ? null
+      : recent.reduce((s, r) => s + (pick(r) ?? 0), 0) / span;
+  return { tokens: rate((r) => r.tokens), requests: rate((r) => r.requests) };
+}
+
+function bandText(row: MonitorRow): string {
+  if (row.max_tokens_per_s === null) return "";
+  if (row.min_tokens_per_s === row.max_tokens_per_s)
+    return ` (provisioned ${formatInt(row.max_tokens_per_s)})`;
+  return ` (band ${formatInt(row.min_tokens_per_s)}–${formatInt(row.max_tokens_per_s)})`;
+}
+
+/** Delivered tokens/s and requests/s over the last minute, the current rate in its band, and
+ *  the latency of the newest interval that had requests. */
 export function readoutText(rows: MonitorRow[]): string {
   const last = rows[rows.length - 1];
   if (!last) return "Waiting for the second scrape…";
-  const band =
-    last.max_tokens_per_s === null
-      ? ""
-      : last.min_tokens_per_s === last.max_tokens_per_s
-        ? ` (provisioned ${formatInt(last.max_tokens_per_s)})`
-        : ` (band ${formatInt(last.min_tokens_per_s)}–${formatInt(last.max_tokens_per_s)})`;
-  const ms = (v: number | null) => (v === null ? "–" : `${formatInt(v)} ms`);
+  const rates = recentRates(rows);
+  const answered = [...rows].reverse().find((r) => (r.requests ?? 0) > 0);
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${formatInt(v)} ms`);
   return (
-    `${formatNumber(last.delivered_tokens_per_s, 1)} tokens/s delivered · current rate ` +
-    `${formatInt(last.provisioned_tokens_per_s)}${band} · ${formatNumber(last.requests_per_s)} ` +
-    `requests/s · latency p50 ${ms(last.latency_p50_ms)}, p95 ${ms(last.latency_p95_ms)}`
+    `${formatNumber(rates.tokens, 1)} tokens/s delivered (last minute) · current rate ` +
+    `${formatInt(last.provisioned_tokens_per_s)}${bandText(last)} · ${formatNumber(rates.requests)} ` +
+    `requests/s · latency p50 ${ms(answered?.latency_p50_ms)}, p95 ${ms(answered?.latency_p95_ms)}`
   );
 }
 

@@ -7,6 +7,7 @@ import {
   monitorBins,
   monitorChart,
   readoutText,
+  recentRates,
   renderMonitor,
 } from "../src/monitor";
 import { Ctx, Rpc } from "../src/rpc";
@@ -97,13 +98,20 @@ describe("monitor helpers", () => {
     expect(countLimited(rows)).toBe(3);
   });
 
-  it("reads out the newest interval", () => {
+  it("reads out the last minute's rates and the newest latency", () => {
     expect(readoutText([])).toMatch(/Waiting/);
-    expect(readoutText([row(100)])).toBe(
-      "60 tokens/s delivered · current rate 90 (band 90–180) · 2 requests/s · latency p50 420 ms, p95 1,250 ms",
+    const idle = { requests: 0, tokens: 0, latency_p50_ms: null, latency_p95_ms: null };
+    expect(readoutText([row(100), row(102, idle)])).toBe(
+      "30 tokens/s delivered (last minute) · current rate 90 (band 90–180) · 1 requests/s · " +
+        "latency p50 420 ms, p95 1,250 ms",
     );
     const flat = row(100, { min_tokens_per_s: 90, max_tokens_per_s: 90, latency_p95_ms: null });
     expect(readoutText([flat])).toMatch(/current rate 90 \(provisioned 90\).*p95 –/);
+    expect(recentRates([row(10), row(100)])).toEqual({ tokens: 60, requests: 2 });
+    expect(recentRates([row(100, { tokens: null, requests: null })])).toEqual({
+      tokens: null,
+      requests: null,
+    });
   });
 
   it("charts the last minutes against the band with 429 ticks", () => {
@@ -123,7 +131,7 @@ describe("monitor helpers", () => {
       .split(" ")
       .map((p) => Number(p.split(",")[0]));
     expect(xs[0]).toBeLessThan(xs[2]);
-    expect(xs[2]).toBeLessThan(760 - 64);
+    expect(xs[2]).toBeLessThan(760 - 104);
     expect(monitorChart([], 60, 2).querySelector("[data-testid=lt-delivered]")).toBeNull();
   });
 });

@@ -27,7 +27,7 @@ from pt_widgets.prometheus import (
     parse_metrics,
 )
 
-from ..support import ask_once, burst_until_429, wait_until
+from ..support import ask_once, burst_until_429, deploy_one_chunk, wait_until
 from .conftest import CHAT_MODEL
 
 ENDPOINT = "monitor-one-chunk"
@@ -54,10 +54,7 @@ not a sample line
 
 @pytest.fixture(scope="module")
 def one_chunk(ws) -> float:
-    chunk = ws.sizing_plan(CHAT_MODEL, 1).chunk_size
-    ws.deploy(ENDPOINT, CHAT_MODEL, 1, {"max_throughput": chunk, "min_throughput": chunk},
-              timeout=600)
-    return float(chunk)
+    return deploy_one_chunk(ws, ENDPOINT)
 
 
 def test_prometheus_text_is_parsed_and_quantiles_come_from_buckets():

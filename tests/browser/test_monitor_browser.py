@@ -14,10 +14,9 @@ from playwright.sync_api import expect
 
 import pt_widgets
 
-from ..support import burst_until_429, wait_until
+from ..support import burst_until_429, deploy_one_chunk, wait_until
 from .lab import code_cell_indices, kernel_exec, open_notebook, run_cell, screenshot
 
-CHAT_MODEL = "system.ai.smollm2_135m_instruct"
 ENDPOINT = "monitor-one-chunk"
 
 CELLS = [
@@ -33,15 +32,13 @@ def ws(workspace):
 
 @pytest.fixture(scope="module")
 def chunk(ws, lab) -> float:
-    size = ws.sizing_plan(CHAT_MODEL, 1).chunk_size
-    ws.deploy(ENDPOINT, CHAT_MODEL, 1, {"max_throughput": size, "min_throughput": size},
-              timeout=600)
+    size = deploy_one_chunk(ws, ENDPOINT)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
     nbformat.write(nb, lab.root / "monitor.ipynb")
-    return float(size)
+    return size
 
 
 def kernel_says(page, code: str, expected: str, what: str) -> None:
@@ -60,20 +57,25 @@ def test_monitor_counts_429s_live_and_stops_when_unseen_or_closed(page, lab, ws,
     expect(root.locator("[data-testid=mon-endpoint]")).to_have_value(ENDPOINT, timeout=30_000)
     expect(root).to_have_attribute("data-status", "watching", timeout=30_000)
     expect(root.locator("[data-testid=mon-readout]")).to_have_text(
-        re.compile(rf"tokens/s delivered · current rate {round(chunk):,} "
+        re.compile(rf"tokens/s delivered \(last minute\) · current rate {round(chunk):,} "
                    rf"\(provisioned {round(chunk):,}\)"),
         timeout=30_000)
     assert root.locator("[data-testid=mon-429-count]").inner_text() == "0"
     expect(root.locator("[data-testid=lt-max-line]")).to_have_count(1)
 
-    refused = sum(1 for status, _ in burst_until_429(ws, ENDPOINT, chunk) if status == 429)
+    answers = burst_until_429(ws, ENDPOINT, chunk)
+    refused = sum(1 for status, _ in answers if status == 429)
     expect(root.locator("[data-testid=mon-429-count]")).to_have_text(str(refused),
                                                                       timeout=30_000)
+    # every answered token is counted too (nothing else queries this endpoint here)
+    kernel_says(page, "print(int(mon.frame['tokens'].sum()))",
+                str(sum(tokens for _, tokens in answers)), "the answered tokens counted")
     expect(root.locator("[data-testid=lt-429]").first).to_be_visible()
     expect(root.locator("[data-testid=lt-delivered]")).to_have_count(1)
     root.scroll_into_view_if_needed()
     screenshot(root, "monitor_429s.png")
     assert kernel_exec(page, "print(int(mon.frame['rate_limited'].sum()))").strip() == str(refused)
+    assert int(root.locator("[data-testid=mon-chart-box]").get_attribute("data-rows")) >= 2
 
     # the view goes away (output cleared): it says hidden, the kernel stops polling
     page.evaluate(

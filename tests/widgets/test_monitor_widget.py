@@ -14,8 +14,8 @@ import pytest
 from pt_widgets.monitor import COLUMNS
 from pt_widgets.widgets import App, MonitorPanel
 
-from ..support import burst_until_429, wait_until
-from .conftest import CHAT_MODEL, Recorder
+from ..support import burst_until_429, deploy_one_chunk, wait_until
+from .conftest import Recorder
 
 ENDPOINT = "monitor-one-chunk"
 MESSAGE_LIMIT = 200_000
@@ -23,10 +23,7 @@ MESSAGE_LIMIT = 200_000
 
 @pytest.fixture(scope="module")
 def one_chunk(ws) -> float:
-    chunk = ws.sizing_plan(CHAT_MODEL, 1).chunk_size
-    ws.deploy(ENDPOINT, CHAT_MODEL, 1, {"max_throughput": chunk, "min_throughput": chunk},
-              timeout=600)
-    return float(chunk)
+    return deploy_one_chunk(ws, ENDPOINT)
 
 
 def rows(rec: Recorder) -> list[dict]:
