@@ -65,6 +65,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LoadTestPlan": (".loadtest", "LoadTestPlan"),
     "LoadTestResult": (".loadtest", "LoadTestResult"),
     "Recommendation": (".loadtest", "Recommendation"),
+    # monitor
+    "metrics_snapshot": (".monitor", "metrics_snapshot"),
+    "MetricsSnapshot": (".monitor", "MetricsSnapshot"),
+    "Monitor": (".monitor", "Monitor"),
     # history
     "query_history": (".history", "query_history"),
     "clear_history": (".history", "clear_history"),
@@ -81,6 +85,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "EndpointsTable": (".widgets", "EndpointsTable"),
     "ComparePanel": (".widgets", "ComparePanel"),
     "LoadTestPanel": (".widgets", "LoadTestPanel"),
+    "MonitorPanel": (".widgets", "MonitorPanel"),
     # errors
     "PtWidgetsError": (".errors", "PtWidgetsError"),
     "ApiError": (".errors", "ApiError"),
@@ -106,6 +111,7 @@ __all__ = [
     "EndpointsTable",
     "ComparePanel",
     "LoadTestPanel",
+    "MonitorPanel",
     "connect",
     "Workspace",
     "RetryPolicy",
@@ -148,6 +154,9 @@ __all__ = [
     "LoadTestPlan",
     "LoadTestResult",
     "Recommendation",
+    "metrics_snapshot",
+    "MetricsSnapshot",
+    "Monitor",
     "query_history",
     "clear_history",
     "log_chat_model",
@@ -234,6 +243,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         plan_load_test,
     )
     from .model_logging import log_chat_model, log_completions_model, log_embeddings_model
+    from .monitor import MetricsSnapshot, Monitor, metrics_snapshot
     from .queries import (
         ChatStream,
         EmbeddingsResult,
@@ -252,6 +262,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         EndpointsTable,
         LoadTestPanel,
         ModelPicker,
+        MonitorPanel,
         Playground,
         ThroughputSlider,
     )

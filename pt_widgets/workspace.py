@@ -450,6 +450,8 @@ class Workspace:
 
     compare_endpoints = _Api(".compare", "compare_endpoints")
     load_test = _Api(".loadtest", "load_test")
+    metrics_snapshot = _Api(".monitor", "metrics_snapshot")
+    monitor = _Api(".monitor", "monitor")
 
     log_chat_model = _Api(".model_logging", "log_chat_model")
     log_completions_model = _Api(".model_logging", "log_completions_model")

@@ -223,3 +223,39 @@ def seed_models(data_dir: Path, catalog: str, schema: str, n: int) -> None:
             [(f"{catalog}.{schema}.model_{i:05d}", now, now, "") for i in range(n)],
         )
     conn.close()
+
+
+def ask_once(ws, endpoint: str, max_tokens: int) -> tuple[int, int]:
+    """One real chat, not retried: (HTTP status, tokens charged: prompt + generated)."""
+    from pt_widgets.errors import ApiError
+    from pt_widgets.transport import NO_RETRY
+
+    try:
+        r = ws.chat(endpoint, "Say hi.", max_tokens=max_tokens, temperature=0, retry=NO_RETRY)
+    except ApiError as exc:
+        assert exc.status == 429, exc
+        return 429, 0
+    return 200, int(r.usage.prompt_tokens) + int(r.usage.completion_tokens)
+
+
+def burst_until_429(ws, endpoint: str, chunk: float) -> list[tuple[int, int]]:
+    """Bursts of 8 concurrent asks of 2 chunks each (more than a one-chunk bucket holds)
+    until one is refused; every answer's ``(status, tokens)``."""
+    import concurrent.futures
+
+    answers: list[tuple[int, int]] = []
+
+    def burst() -> bool:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers.extend(pool.map(lambda _: ask_once(ws, endpoint, int(2 * chunk)), range(8)))
+        return any(status == 429 for status, _ in answers)
+
+    wait_until(burst, 120, interval=0, what="a 429 above the provisioned rate")
+    return answers
+
+
+def deploy_one_chunk(ws, name: str, model: str = "system.ai.smollm2_135m_instruct") -> float:
+    """A chat endpoint provisioned for exactly one chunk (idempotent); returns the chunk."""
+    chunk = ws.sizing_plan(model, 1).chunk_size
+    ws.deploy(name, model, 1, {"max_throughput": chunk, "min_throughput": chunk}, timeout=600)
+    return float(chunk)

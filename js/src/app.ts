@@ -6,6 +6,7 @@ import { h } from "./dom";
 import { type EndpointsState, renderEndpoints } from "./endpoints";
 import { shortTask } from "./format";
 import { type LoadTestState, renderLoadTest } from "./loadtest";
+import { type MonitorState, renderMonitor } from "./monitor";
 import { type PickerState, renderPicker } from "./picker";
 import { type PlaygroundState, renderPlayground } from "./playground";
 import { Ctx, type Prefixed, type Rpc } from "./rpc";
@@ -18,7 +19,8 @@ export type AppState = { _kind: string } & Prefixed<"picker_", PickerState> &
   Prefixed<"playground_", PlaygroundState> &
   Prefixed<"endpoints_", EndpointsState> &
   Prefixed<"compare_", CompareState> &
-  Prefixed<"loadtest_", LoadTestState>;
+  Prefixed<"loadtest_", LoadTestState> &
+  Prefixed<"monitor_", MonitorState>;
 
 type AppModel = AnyModel<AppState>;
 
@@ -143,6 +145,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
       ),
       folded("Load test: how many tokens/s do you need?", "step-loadtest", (body) =>
         renderLoadTest(ctx<LoadTestState, "loadtest_">(model, "loadtest_", "loadtest"), body),
+      ),
+      folded("Monitor: tokens/s, 429s and latency, live", "step-monitor", (body) =>
+        renderMonitor(ctx<MonitorState, "monitor_">(model, "monitor_", "monitor"), body),
       ),
     ),
   );

@@ -2,7 +2,7 @@
 // from the panel's "endpoints" request, a reload button asks again, and an endpoint the list
 // does not know yet (deployed a moment ago) still shows instead of vanishing.
 import { bindButton } from "./bind";
-import { h, setOptions } from "./dom";
+import { field, h, setOptions } from "./dom";
 import { shortTask } from "./format";
 import type { Ctx } from "./rpc";
 
@@ -75,4 +75,14 @@ export function endpointSelect<S extends { endpoint: string }>(
   });
   setOptions(select, [], "", "Loading endpoints…");
   return { select, list };
+}
+
+/** The chooser's row: the select, its reload button, then whatever the panel adds. */
+export function endpointRow(
+  chooser: ReturnType<typeof endpointSelect>,
+  ...rest: HTMLElement[]
+): HTMLDivElement {
+  const row = h("div", { class: "ptw-row ptw-row-end" }, field("Endpoint", chooser.select));
+  row.append(chooser.list.reload, ...rest);
+  return row;
 }

@@ -6,6 +6,7 @@ import { renderDeploy } from "./deploy";
 import { h } from "./dom";
 import { renderEndpoints } from "./endpoints";
 import { renderLoadTest } from "./loadtest";
+import { renderMonitor } from "./monitor";
 import { renderPicker } from "./picker";
 import { renderPlayground } from "./playground";
 import { Ctx, type Prefixed, Rpc } from "./rpc";
@@ -34,6 +35,7 @@ const VIEWS: Record<string, Mount> = {
   endpoints: panel("endpoints", renderEndpoints),
   compare: panel("compare", renderCompare),
   loadtest: panel("loadtest", renderLoadTest),
+  monitor: panel("monitor", renderMonitor),
 };
 
 export function render({

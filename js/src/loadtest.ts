@@ -9,6 +9,7 @@ import { formatNumber } from "./format";
 import {
   type Bin,
   type Capacity,
+  chartLegend,
   type LevelMark,
   type LevelRow,
   levelsTable,
@@ -206,13 +207,6 @@ function controls(ctx: LoadTestCtx, root: HTMLElement, run: RunView, errors: Err
   return { el: bar.el, renderStatus };
 }
 
-const LEGEND = [
-  ["delivered", "delivered tokens/s"],
-  ["band", "provisioned min/max"],
-  ["rate", "current provisioned rate"],
-  ["429", "429 responses"],
-];
-
 export function renderLoadTest(ctx: LoadTestCtx, root: HTMLElement): void {
   const errors = bindErrors(ctx);
   const endpoint = endpointSelect(ctx, "lt-endpoint", (m) => errors.set(m));
@@ -230,11 +224,7 @@ export function renderLoadTest(ctx: LoadTestCtx, root: HTMLElement): void {
       caps,
       buttons.el,
       run.chartBox,
-      h(
-        "div",
-        { class: "ptw-lt-legend" },
-        LEGEND.map(([key, text]) => h("span", { class: `ptw-lt-key ptw-lt-key-${key}`, text })),
-      ),
+      chartLegend(),
       run.recommendation,
       run.tableBox,
       errors.el,

@@ -1,6 +1,6 @@
 // The load test's pure parts: the concurrency levels, the per-second bins, and the live
 // chart of delivered tokens/s against the provisioned band (SVG, no chart library).
-import { svg, table } from "./dom";
+import { h, svg, table } from "./dom";
 import { formatInt, formatNumber } from "./format";
 
 /** [second, delivered tokens/s, provisioned rate (or null), 429s] */
@@ -88,21 +88,32 @@ type Scale = {
   R: number;
   T: number;
   B: number;
+  x0: number;
   xMax: number;
   yMax: number;
+  binS: number;
 };
+
+/** Where the chart's time axis starts and ends, and how long one bin lasts (default: the
+ *  load test's 0 s onwards in 1 s bins; the monitor shows its last minutes, negative). */
+export interface ChartView {
+  x0?: number;
+  x1?: number;
+  binS?: number;
+}
 
 /** Grid lines, axis labels and the level marks (×N where each concurrency level began). */
 function axes(root: SVGElement, s: Scale, marks: LevelMark[]): void {
-  const { x, y, W, H, L, R, T, B, xMax, yMax } = s;
+  const { x, y, W, H, L, R, T, B, x0, xMax, yMax } = s;
   for (const v of [0, yMax / 2, yMax]) {
     root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "ptw-lt-grid" }));
     root.append(
       svg("text", { x: L - 6, y: y(v) + 3, "text-anchor": "end", class: "ptw-axis-label" }, formatInt(v)),
     );
   }
-  const step = xMax <= 20 ? 5 : xMax <= 60 ? 10 : xMax <= 180 ? 30 : 60;
-  for (let t = 0; t <= xMax; t += step) {
+  const span = xMax - x0;
+  const step = span <= 20 ? 5 : span <= 60 ? 10 : span <= 180 ? 30 : 60;
+  for (let t = Math.ceil(x0 / step) * step; t <= xMax; t += step) {
     root.append(
       svg("text", { x: x(t), y: H - B + 14, "text-anchor": "middle", class: "ptw-axis-label" }, `${t}s`),
     );
@@ -153,12 +164,12 @@ function band(root: SVGElement, s: Scale, capacity: Capacity | null): void {
 
 /** The series: the current provisioned rate (steps), 429s (red ticks), delivered tokens/s. */
 function series(root: SVGElement, s: Scale, bins: Bin[]): void {
-  const { x, y } = s;
+  const { x, y, binS } = s;
   const rated = bins.filter((b) => b[2] !== null && b[2] !== undefined);
   if (rated.length) {
     const pts = rated.flatMap((b) => [
       `${x(b[0])},${y(b[2] as number)}`,
-      `${x(b[0] + 1)},${y(b[2] as number)}`,
+      `${x(b[0] + binS)},${y(b[2] as number)}`,
     ]);
     root.append(
       svg("polyline", { points: pts.join(" "), class: "ptw-lt-rate", "data-testid": "lt-rate-line" }),
@@ -171,7 +182,7 @@ function series(root: SVGElement, s: Scale, bins: Bin[]): void {
     const rect = svg("rect", {
       x: x(b[0]) + 1,
       y: y(0) - height,
-      width: Math.max(2, x(1) - x(0) - 2),
+      width: Math.max(2, x(binS) - x(0) - 2),
       height,
       class: "ptw-lt-429",
       "data-testid": "lt-429",
@@ -180,7 +191,7 @@ function series(root: SVGElement, s: Scale, bins: Bin[]): void {
     root.append(rect);
   }
   if (bins.length) {
-    const pts = bins.map((b) => `${x(b[0] + 0.5)},${y(b[1] || 0)}`);
+    const pts = bins.map((b) => `${x(b[0] + binS / 2)},${y(b[1] || 0)}`);
     root.append(
       svg("polyline", { points: pts.join(" "), class: "ptw-lt-delivered", "data-testid": "lt-delivered" }),
     );
@@ -193,9 +204,11 @@ export function loadChart(
   capacity: Capacity | null,
   marks: LevelMark[],
   seconds: number,
+  view: ChartView = {},
 ): SVGSVGElement {
-  const [W, H, L, R, T, B] = [760, 230, 52, 64, 12, 30];
-  const { xMax, yMax } = chartScales(bins, capacity, seconds);
+  const [W, H, L, R, T, B] = [760, 230, 52, 104, 12, 30];
+  const scales = chartScales(bins, capacity, seconds);
+  const [x0, xMax, yMax] = [view.x0 ?? 0, view.x1 ?? scales.xMax, scales.yMax];
   const s: Scale = {
     W,
     H,
@@ -203,9 +216,11 @@ export function loadChart(
     R,
     T,
     B,
+    x0,
     xMax,
     yMax,
-    x: (t) => L + ((W - L - R) * t) / xMax,
+    binS: view.binS ?? 1,
+    x: (t) => L + ((W - L - R) * (t - x0)) / Math.max(xMax - x0, 1e-9),
     y: (v) => T + (H - T - B) * (1 - Math.min(v, yMax) / yMax),
   };
   const root = svg("svg", {
@@ -246,4 +261,20 @@ export function levelsTable(levels: LevelRow[]): HTMLTableElement {
       return value;
     },
   });
+}
+
+const LEGEND = [
+  ["delivered", "delivered tokens/s"],
+  ["band", "provisioned min/max"],
+  ["rate", "current provisioned rate"],
+  ["429", "429 responses"],
+];
+
+/** The key under the chart (the load test's and the monitor's). */
+export function chartLegend(): HTMLElement {
+  return h(
+    "div",
+    { class: "ptw-lt-legend" },
+    LEGEND.map(([key, text]) => h("span", { class: `ptw-lt-key ptw-lt-key-${key}`, text })),
+  );
 }

@@ -100,6 +100,15 @@ export class Rpc {
     });
   }
 
+  /**
+   * Send a request nobody waits for (its answer is ignored). Sent even once this view is
+   * closing, so a view can say it is going away (the monitor stops polling when unseen).
+   */
+  post(method: string, params: Record<string, Payload> = {}): void {
+    counter += 1;
+    this.model.send({ ptw: "request", id: `post-${counter}`, method, params });
+  }
+
   /** Listen to unsolicited events of one scope (e.g. results computed in Python). */
   onEvent(scope: string, callback: (event: Payload) => void): () => void {
     let set = this.listeners.get(scope);
@@ -206,6 +215,11 @@ export class Ctx<S extends object, P extends string = string> {
     options: RequestOptions = {},
   ): Promise<T> {
     return this.rpc.request<T>(`${this.scope}:${method}`, params, options);
+  }
+
+  /** A request whose answer nobody waits for, sent even while the view closes. */
+  post(method: string, params: Record<string, unknown> = {}): void {
+    this.rpc.post(`${this.scope}:${method}`, params);
   }
 
   onEvent(callback: (event: Payload) => void): void {

@@ -1,5 +1,6 @@
 """Measuring a load test: one :class:`Sample` per request, the figures of a level, the
-per-second timeline, and the provisioned rate read from Prometheus text.
+per-second timeline, and the provisioned rate read from Prometheus text
+(:mod:`pt_widgets.prometheus` parses it).
 
 Pure functions of samples (times in seconds since the test started): the runner feeds
 them, tests call them on hand-made samples.
@@ -11,6 +12,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from ..prometheus import metric_sum, parse_metrics
 
 __all__ = ["LEVEL_COLUMNS", "SAMPLE_COLUMNS", "RATE_GAUGE", "Sample", "percentile", "level_row",
            "timeline_bins", "parse_rate"]
@@ -26,15 +29,7 @@ RATE_GAUGE = "provisioned_throughput_tokens_per_second"
 
 def parse_rate(text: str) -> float | None:
     """The provisioned rate (summed over served entities) in Prometheus text, if present."""
-    total, seen = 0.0, False
-    for line in text.splitlines():
-        if line.startswith(RATE_GAUGE) and line[len(RATE_GAUGE):len(RATE_GAUGE) + 1] in "{ ":
-            try:
-                total += float(line.rsplit(None, 1)[-1])
-                seen = True
-            except ValueError:
-                continue
-    return total if seen else None
+    return metric_sum(parse_metrics(text), RATE_GAUGE)
 
 
 @dataclass

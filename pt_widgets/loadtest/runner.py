@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..errors import ApiError, Cancelled, NotFound, PtWidgetsError, ValidationError
 from ..transport import NO_RETRY, in_background, pause
@@ -82,13 +81,13 @@ def provisioned_rate(ws: Workspace, endpoint: str, timeout: float = 5.0) -> floa
     The local workspace exports ``provisioned_throughput_tokens_per_second``; a workspace
     that does not (or refuses the metrics route) gives ``None``.
     """
-    path = f"/api/2.0/serving-endpoints/{quote(endpoint, safe='')}/metrics"
+    from ..monitor import metrics_text
+
     try:
-        resp = ws.request("GET", path, timeout=timeout, retry=NO_RETRY,
-                          headers={"Accept": "text/plain"})
+        text = metrics_text(ws, endpoint, timeout)
     except PtWidgetsError:
         return None
-    return parse_rate(resp.text)
+    return parse_rate(text)
 
 
 # --------------------------------------------------------------------------- the runner

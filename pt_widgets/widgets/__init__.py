@@ -4,7 +4,8 @@
 ``ModelPicker``, ``ThroughputSlider``, ``DeployPanel``, ``Playground``, ``EndpointsTable``
 (``link(picker, slider, deploy, playground)`` connects standalone ones like the App does).
 ``ComparePanel`` (endpoints side by side) and ``LoadTestPanel`` (a bounded load test with a
-live chart) answer "which model, and how many tokens/s do I need?".
+live chart) answer "which model, and how many tokens/s do I need?"; ``MonitorPanel``
+watches an endpoint's tokens/s, 429s and latency live.
 The widgets call only the Python API (``pt_widgets.catalog``, ``sizing``, ``endpoints``,
 ``queries``); no token or secret is ever synced to the browser or saved in a notebook.
 """
@@ -16,6 +17,7 @@ from .compare import ComparePanel
 from .deploy import DeployPanel
 from .endpoints_table import EndpointsTable
 from .loadtest import LoadTestPanel
+from .monitor import MonitorPanel
 from .picker import ModelPicker
 from .playground import Playground
 from .slider import ThroughputSlider
@@ -27,6 +29,7 @@ __all__ = [
     "EndpointsTable",
     "LoadTestPanel",
     "ModelPicker",
+    "MonitorPanel",
     "Playground",
     "ThroughputSlider",
     "link",

@@ -5,7 +5,10 @@ Each one is built only from public API calls and objects; the lead is told about
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..workspace import Workspace
 
 CHAT = "llm/v1/chat"
 COMPLETIONS = "llm/v1/completions"
@@ -52,3 +55,11 @@ def modes_for(task: str) -> list[str]:
     if task == CHAT:
         return ["chat", "completions"]
     return ["chat", "completions", "embeddings"]
+
+
+def endpoint_items(ws: Workspace) -> list[dict[str, Any]]:
+    """The workspace's endpoints as the endpoint choosers list them (name, task, ready)."""
+    from ..endpoints import list_endpoints
+
+    return [{"name": e.name, "task": normalize_task(e.task or ""), "ready": e.is_ready}
+            for e in sorted(list_endpoints(ws), key=lambda e: e.name)]

@@ -16,6 +16,7 @@ from .compare import CompareControls, ComparePart
 from .deploy import DeployControls, DeployPart
 from .endpoints_table import EndpointsControls, EndpointsPart
 from .loadtest import LoadTestControls, LoadTestPart
+from .monitor import MonitorControls, MonitorPart
 from .picker import PickerControls, PickerPart
 from .playground import PlaygroundControls, PlaygroundPart
 from .slider import SliderControls, SliderPart
@@ -73,13 +74,17 @@ def connect_parts(picker: PickerPart | None = None, slider: SliderPart | None = 
 
 
 def connect_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = None,
-                        loadtest: LoadTestPart | None = None) -> None:
-    """A newly ready endpoint becomes the load test's target and the first compare target."""
+                           loadtest: LoadTestPart | None = None,
+                           monitor: MonitorPart | None = None) -> None:
+    """A newly ready endpoint becomes the load test's and the monitor's target and the first
+    compare target."""
 
     def on_status(change: dict[str, Any]) -> None:
         if deploy.get("status") != "ready" or not deploy.get("endpoint"):
             return
         name = deploy.get("endpoint")
+        if monitor is not None:
+            monitor.set(endpoint=name)
         if loadtest is not None and loadtest.get("status") not in ("running", "stopping"):
             loadtest.set(endpoint=name)
         if compare is not None and compare.get("status") != "running":
@@ -111,8 +116,9 @@ class App(PtWidget):
 
     ``app = App()`` (connects to the configured or local workspace on first use, or pass
     ``workspace=``). Python side: ``app.picker``, ``app.slider``, ``app.deploy``,
-    ``app.playground``, ``app.endpoints``, ``app.compare`` and ``app.loadtest`` (two folded
-    sections: endpoints side by side, and a load test) expose each step's state and methods, e.g.
+    ``app.playground``, ``app.endpoints``, ``app.compare``, ``app.loadtest`` and ``app.monitor``
+    (folded sections: endpoints side by side, a load test, a live monitor) expose each
+    step's state and methods, e.g.
     ``app.picker.select("system.ai.smollm2_135m_instruct", 1).wait()``,
     ``app.deploy.start().wait()``, ``app.playground.chat("Hello").text``.
     """
@@ -125,6 +131,7 @@ class App(PtWidget):
         "endpoints": ("endpoints_", EndpointsPart),
         "compare": ("compare_", ComparePart),
         "loadtest": ("loadtest_", LoadTestPart),
+        "monitor": ("monitor_", MonitorPart),
     }
     _kind = t.Unicode("app").tag(sync=True)
     vars().update(declare(PARTS))
@@ -133,7 +140,8 @@ class App(PtWidget):
         super().__init__(**kwargs)
         p = self.parts
         connect_parts(p["picker"], p["slider"], p["deploy"], p["playground"], p["endpoints"])  # type: ignore[arg-type]
-        connect_ready_endpoint(p["deploy"], p["compare"], p["loadtest"])  # type: ignore[arg-type]
+        connect_ready_endpoint(p["deploy"], p["compare"], p["loadtest"],  # type: ignore[arg-type]
+                               p["monitor"])  # type: ignore[arg-type]
         p["playground"].set(disabled_reason=NO_ENDPOINT)
         p["compare"].set(targets=[{"endpoint": "", "temperature": None, "max_tokens": None,
                                    "label": ""} for _ in range(2)])
@@ -146,3 +154,4 @@ class App(PtWidget):
         self.endpoints = EndpointsControls(p["endpoints"])  # type: ignore[arg-type]
         self.compare = CompareControls(p["compare"])  # type: ignore[arg-type]
         self.loadtest = LoadTestControls(p["loadtest"])  # type: ignore[arg-type]
+        self.monitor = MonitorControls(p["monitor"])  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ import traitlets as t
 
 from ..errors import ValidationError
 from ..transport import in_background
-from ._adapters import normalize_task
+from ._adapters import endpoint_items
 from ._base import Facade, Part, PtWidget, Request, declare, describe_error, redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,11 +90,7 @@ class ComparePart(Part):
 
     # -- endpoints ----------------------------------------------------------------------
     def rpc_endpoints(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
-        from ..endpoints import list_endpoints
-
-        items = [{"name": e.name, "task": normalize_task(e.task or ""), "ready": e.is_ready}
-                 for e in sorted(list_endpoints(self.workspace()), key=lambda e: e.name)]
-        return {"items": items}
+        return {"items": endpoint_items(self.workspace())}
 
     # -- running ------------------------------------------------------------------------
     def _targets(self) -> list[Any]:

@@ -7,7 +7,7 @@ import pytest
 import pt_widgets
 
 WIDGETS = ["App", "ModelPicker", "ThroughputSlider", "DeployPanel", "Playground",
-           "EndpointsTable", "ComparePanel", "LoadTestPanel"]
+           "EndpointsTable", "ComparePanel", "LoadTestPanel", "MonitorPanel"]
 
 
 @pytest.mark.parametrize("name", WIDGETS)
