@@ -148,6 +148,9 @@ def test_503_while_the_first_config_deploys_is_retried_until_ready(deployed, cap
             name, "Say hi.", max_tokens=2, retry=RetryPolicy(max_attempts=20, deadline_s=150)))
         assert result.usage.completion_tokens
         waits = retries(caplog)
+        # the first call lands while the replica loads (a load takes far longer than one
+        # request), so at least one 503 was waited out, each for its Retry-After
+        assert waits, "no 503 was retried: the call did not meet the deploy"
         assert all(status == 503 and delay >= 5 for status, _, delay in waits), waits
     finally:
         requests.delete(f"{server.host}{SERVING}/{name}", headers=server.headers, timeout=30)
