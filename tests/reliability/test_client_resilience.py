@@ -10,7 +10,6 @@ chose), never measured on the wall clock.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import socket
@@ -25,7 +24,7 @@ import pt_widgets
 from pt_widgets.errors import RateLimited, RequestTimeout, Unavailable, WorkspaceUnreachable
 from pt_widgets.workspace import RetryPolicy
 
-from ..support import wait_until
+from ..support import spend_at_admission, wait_until
 from .harness import (
     CHAT,
     SERVING,
@@ -85,29 +84,10 @@ def drain_bucket(server, endpoint: str, chunk: int) -> None:
     """Spend about four seconds of the provisioned rate in one query, so the next is a 429.
 
     The cost is in the prompt (prompt tokens are charged whole, nothing is refunded), so
-    the bucket stays empty however short the model's answer is. The query streams and this
-    returns at its first event, i.e. right after admission: the bucket's refill starts now,
-    not after the prefill, so a slow (or busy) engine cannot let it refill before the
-    caller's next request.
+    the bucket stays empty however short the model's answer is; and it is spent at
+    admission (see ``spend_at_admission``), however long the prefill takes.
     """
-    words = "word " * min(4 * chunk, 1500)
-
-    def admitted():  # an earlier test's reservation may still be refilling: ask again
-        response = requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
-                                 headers=server.headers, timeout=120, stream=True,
-                                 json={"messages": [{"role": "user", "content": words}],
-                                       "max_tokens": 1, "stream": True})
-        if response.status_code == 429:
-            response.close()
-            return None
-        return response
-
-    response = wait_until(admitted, 60, interval=0.5, what="the draining query admitted")
-    with response:
-        assert response.status_code == 200, response.text
-        first = next(line for line in response.iter_lines() if line)
-        # the first event already carries the prompt tokens: they are charged, not refunded
-        assert json.loads(first.decode().removeprefix("data: "))["usage"]["prompt_tokens"] > 0
+    spend_at_admission(server, endpoint, "word " * min(4 * chunk, 1500))
 
 
 def test_429_is_retried_after_the_servers_retry_after(deployed, caplog):
