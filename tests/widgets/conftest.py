@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,6 +38,9 @@ class Recorder:
         self.widget = widget
         self.messages: list[dict[str, Any]] = []
         self._cond = threading.Condition()
+        # called with each message on the sending thread, after it is recorded: a test acts
+        # at an exact point of a run (the sender waits for it) instead of racing the run
+        self.on_message: Callable[[dict[str, Any]], None] | None = None
         widget.send = self._send
 
     def _send(self, content: Any, buffers: Any = None) -> None:
@@ -44,6 +48,8 @@ class Recorder:
         with self._cond:
             self.messages.append(content)
             self._cond.notify_all()
+        if self.on_message is not None:
+            self.on_message(content)
 
     def start(self, method: str, params: dict[str, Any] | None = None) -> str:
         request_id = uuid.uuid4().hex
