@@ -4,7 +4,9 @@ import { type CompareState, renderCompare } from "./compare";
 import { type DeployState, renderDeploy } from "./deploy";
 import { h } from "./dom";
 import { type EndpointsState, renderEndpoints } from "./endpoints";
+import { type ExternalState, renderExternal } from "./external";
 import { shortTask } from "./format";
+import { type GovernanceState, renderGovernance } from "./governance";
 import { type LoadTestState, renderLoadTest } from "./loadtest";
 import { type PickerState, renderPicker } from "./picker";
 import { type PlaygroundState, renderPlayground } from "./playground";
@@ -18,7 +20,9 @@ export type AppState = { _kind: string } & Prefixed<"picker_", PickerState> &
   Prefixed<"playground_", PlaygroundState> &
   Prefixed<"endpoints_", EndpointsState> &
   Prefixed<"compare_", CompareState> &
-  Prefixed<"loadtest_", LoadTestState>;
+  Prefixed<"loadtest_", LoadTestState> &
+  Prefixed<"external_", ExternalState> &
+  Prefixed<"governance_", GovernanceState>;
 
 type AppModel = AnyModel<AppState>;
 
@@ -132,6 +136,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
         h("span", { class: "ptw-muted", text: "pick · size · deploy · query" }),
       ),
       h("div", { class: "ptw-app-grid" }, steps[0].el, steps[1].el, steps[2].el),
+      folded("External model: an OpenAI-compatible server as an endpoint", "step-external", (body) =>
+        renderExternal(ctx<ExternalState, "external_">(model, "external_", "external"), body),
+      ),
       steps[3].el,
       folded("Endpoints in this workspace", "step-endpoints", (body) =>
         renderEndpoints(ctx<EndpointsState, "endpoints_">(model, "endpoints_", "endpoints"), body, {
@@ -143,6 +150,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
       ),
       folded("Load test: how many tokens/s do you need?", "step-loadtest", (body) =>
         renderLoadTest(ctx<LoadTestState, "loadtest_">(model, "loadtest_", "loadtest"), body),
+      ),
+      folded("Govern: limits, usage, inference table, permissions", "step-govern", (body) =>
+        renderGovernance(ctx<GovernanceState, "governance_">(model, "governance_", "governance"), body),
       ),
     ),
   );

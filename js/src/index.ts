@@ -5,6 +5,8 @@ import { renderCompare } from "./compare";
 import { renderDeploy } from "./deploy";
 import { h } from "./dom";
 import { renderEndpoints } from "./endpoints";
+import { renderExternal } from "./external";
+import { renderGovernance } from "./governance";
 import { renderLoadTest } from "./loadtest";
 import { renderPicker } from "./picker";
 import { renderPlayground } from "./playground";
@@ -34,6 +36,8 @@ const VIEWS: Record<string, Mount> = {
   endpoints: panel("endpoints", renderEndpoints),
   compare: panel("compare", renderCompare),
   loadtest: panel("loadtest", renderLoadTest),
+  governance: panel("governance", renderGovernance),
+  external: panel("external", renderExternal),
 };
 
 export function render({
