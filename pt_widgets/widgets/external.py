@@ -99,8 +99,9 @@ class ExternalPart(Part):
             self._failure = exc
             self.set(status="failed", message="", error=describe_error(exc))
         else:
-            self.set(status="ready", message=f"'{name}' is ready.", endpoint_task=self.get("task"),
-                     endpoint=name)
+            # endpoint first: the App acts on the status change and reads it
+            self.set(endpoint=name, endpoint_task=self.get("task"), message=f"'{name}' is ready.",
+                     status="ready")
         finally:
             self._done.set()
 
