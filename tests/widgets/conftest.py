@@ -131,11 +131,16 @@ def upstream(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def bob_ws(workspace) -> Workspace:
+def bob_token(workspace) -> str:
     """A second user of the session's workspace (a token made with the real CLI)."""
     from ..governance.conftest import new_token
 
-    return pt_widgets.connect(workspace.host, new_token(workspace, "bob@example.com", "widgets"))
+    return new_token(workspace, "bob@example.com", "widgets")
+
+
+@pytest.fixture(scope="session")
+def bob_ws(workspace, bob_token) -> Workspace:
+    return pt_widgets.connect(workspace.host, bob_token)
 
 
 def create_tracked_endpoint(ws: Workspace, name: str, upstream: Any) -> str:
