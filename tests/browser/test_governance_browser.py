@@ -67,8 +67,6 @@ def test_deploy_an_external_model_from_the_form_and_chat(page, lab, notebook, up
 
     expect(root.locator("[data-testid=pg-task]")).to_have_text("task: chat", timeout=30_000)
     root.locator("[data-testid=tab-chat]").click()
-    root.locator("[data-testid=max-tokens]").fill("12")
-    root.locator("[data-testid=max-tokens]").dispatch_event("change")
     root.locator("[data-testid=chat-input]").fill("Say hello to the upstream.")
     root.locator("[data-testid=send-button]").click()
     answer = root.locator("[data-testid=pg-output] [data-testid=answer]")

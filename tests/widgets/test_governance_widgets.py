@@ -25,15 +25,11 @@ BOB = "bob@example.com"
 
 
 @pytest.fixture(scope="module")
-def app(ws):
+def app_messages(ws):
+    """The App whose external model form the tests fill, and its recorded messages."""
     widget = App(workspace=ws)
-    yield widget
+    yield widget, Recorder(widget)
     widget.close()
-
-
-@pytest.fixture(scope="module")
-def recorder(app):
-    return Recorder(app)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,8 @@ def panel(ws):
     widget.close()
 
 
-def test_external_form_checks_its_fields(app, recorder):
+def test_external_form_checks_its_fields(app_messages):
+    app, recorder = app_messages
     app.external.endpoint_name = "bad name"
     with pytest.raises(RequestFailed, match="letters, digits"):
         recorder.request("external:secret", {"value": "x"})
@@ -57,7 +54,8 @@ def test_external_form_checks_its_fields(app, recorder):
 
 
 def test_external_model_deploys_from_the_form_and_the_playground_chats(
-        app, recorder, ws, upstream, caplog):
+        app_messages, ws, upstream, caplog):
+    app, recorder = app_messages
     caplog.set_level(logging.DEBUG)
     secret = upstream.token  # the upstream refuses any other key
     app.external.endpoint_name = EXT
