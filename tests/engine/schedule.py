@@ -38,6 +38,7 @@ class Planned:
     texts: dict[int, str] = field(default_factory=dict)
     tokens: dict[int, list[str]] = field(default_factory=dict)
     logprobs: dict[int, list[float]] = field(default_factory=dict)
+    tops: dict[int, list[list[float]]] = field(default_factory=dict)
     finish: dict[int, str | None] = field(default_factory=dict)
     error: BaseException | None = None
     produced: int = 0
@@ -60,6 +61,7 @@ def random_schedule(seed: int, size: int = 8) -> list[Planned]:
             "temperature": 0,
             "n": rng.choice((1, 1, 2)),
             "logprobs": True,
+            "top_logprobs": 2,
         }
         if stops := rng.choice(STOPS):
             body["stop"] = list(stops)
@@ -106,6 +108,8 @@ def run_schedule(replica: Replica, plan: list[Planned], timeout: float = 300.0) 
                     for e in u.logprobs or []:
                         p.tokens.setdefault(u.index, []).append(e["token"])
                         p.logprobs.setdefault(u.index, []).append(e["logprob"])
+                        tops = [t["logprob"] for t in e["top_logprobs"]]
+                        p.tops.setdefault(u.index, []).append(tops)
                     if u.finish_reason is not None:
                         p.finish[u.index] = u.finish_reason
                 p.produced = max(len(t) for t in p.tokens.values()) if p.tokens else 0
@@ -148,6 +152,7 @@ def run_schedule_single(replica: Replica, p: Planned) -> None:
             for e in u.logprobs or []:
                 p.tokens.setdefault(u.index, []).append(e["token"])
                 p.logprobs.setdefault(u.index, []).append(e["logprob"])
+                p.tops.setdefault(u.index, []).append([t["logprob"] for t in e["top_logprobs"]])
             if u.finish_reason is not None:
                 p.finish[u.index] = u.finish_reason
         if len(p.finish) == n:

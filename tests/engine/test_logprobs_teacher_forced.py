@@ -4,9 +4,11 @@ The serving engines compute logprobs step by step from a KV cache, in a batch; t
 runs the prompt plus the returned tokens once, without a cache, and reads the log-softmax at
 every position. torch: a plain fp32 forward of the same weights (tolerance 1e-3: the
 batched cached steps and one uncached pass sum in a different order). llama.cpp: a separate
-``llama_cpp.Llama`` with ``logits_all`` evaluating the same token ids; its batched prompt
-pass uses other matrix kernels than one-token decode steps (activations quantised per block
-of 32 in both, but grouped differently), so the tolerance is 0.05 on a logprob.
+``llama_cpp.Llama`` with ``logits_all`` evaluating the same token ids in the same shapes as
+the engine did for a lone request: the prompt in one call, then one returned token per call.
+(llama.cpp's results depend on how many tokens one call carries: an all-at-once teacher-forced
+pass differs from step-by-step decoding by up to ~0.25 nats on this 4-bit model, measured;
+so the shapes are matched and the tolerance is 1e-3.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pt_widgets.local.engine import Replica
 
 from .helpers import run, user
 
-TOLERANCE = {"torch": 1e-3, "llama.cpp": 0.05}
+TOLERANCE = {"torch": 1e-3, "llama.cpp": 1e-3}
 TOP = 5
 
 
@@ -37,7 +39,7 @@ def _ids_by_bytes(replica_id: int, replica: Replica) -> dict[bytes, int]:
     return out
 
 
-def _teacher_forced(replica: Replica, ids: list[int]) -> np.ndarray:
+def _teacher_forced(replica: Replica, ids: list[int], prompt_len: int) -> np.ndarray:
     """Log-softmax rows [len(ids), vocab] from one uncached pass of the replica's weights."""
     if replica.engine == "torch":
         assert replica._gen is not None
@@ -50,7 +52,9 @@ def _teacher_forced(replica: Replica, ids: list[int]) -> np.ndarray:
     path = os.path.join(replica.source.path, replica.source.filename or "")
     llm = Llama(model_path=path, n_ctx=512, logits_all=True, n_threads=2, verbose=False)
     try:
-        llm.eval(ids)
+        llm.eval(ids[:prompt_len])
+        for tok in ids[prompt_len:]:
+            llm.eval([tok])
         scores = torch.from_numpy(np.array(llm.scores[: len(ids)], dtype=np.float32))
     finally:
         llm.close()
@@ -68,7 +72,7 @@ def test_logprobs_equal_teacher_forced_pass(engine_replica: Replica, temperature
     by_bytes = _ids_by_bytes(id(replica), replica)
     returned = [by_bytes[bytes(e["bytes"])] for e in entries]
     _, prompt, _ = replica._prepare_chat(body)
-    logp = _teacher_forced(replica, prompt + returned)
+    logp = _teacher_forced(replica, prompt + returned, len(prompt))
     tol = TOLERANCE[replica.engine]
     for k, (e, tok) in enumerate(zip(entries, returned, strict=True)):
         row = logp[len(prompt) - 1 + k]

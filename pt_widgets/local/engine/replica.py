@@ -457,7 +457,7 @@ def _load_llamacpp(
     started = time.monotonic()
     gen = LlamaCppEngine(path, tok, label=source.display_name or "llm")
     log(
-        f"Loaded {source.filename} with llama.cpp in {time.monotonic() - started:.1f} s "
+        f"{_loaded(gen.n_params, started)} from {source.filename} with llama.cpp "
         f"({gen.threads} threads, {gen.kv_cells} KV cells)"
     )
     _warm_up(gen, tok)
