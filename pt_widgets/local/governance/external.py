@@ -25,7 +25,7 @@ from ..schemas.base import NAME_PATTERN, NAME_RULE
 from ..schemas.problems import shown
 from ..throughput import ScalingPolicy, ThroughputLimiter
 from ..validation import check_traffic
-from . import current_caller
+from . import ADMIN_NAME, current_caller
 from .upstream import UpstreamReplica
 from .vault import Vault, is_reference
 
@@ -33,7 +33,6 @@ TASKS = ("llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings")
 PROVIDERS = ("openai", "custom")
 OPENAI_BASE = "https://api.openai.com/v1"
 UNLIMITED_TPS = 1e12  # the upstream has its own capacity; the gateway's limits still apply
-CREATOR = "local-user@localhost"
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ class ExternalModels:
         return {
             "name": entity["name"],
             "external_model": entity["_external"],
-            "creator": caller.user_name if caller else CREATOR,
+            "creator": caller.user_name if caller else ADMIN_NAME,
             "creation_timestamp": created,
             "state": {"deployment": "DEPLOYMENT_CREATING",
                       "deployment_state_message": "Creating resources for served entity."},
