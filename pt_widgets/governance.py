@@ -116,10 +116,14 @@ def deploy_external(ws: Workspace, name: str, model: str, base_url: str, *,
 def set_gateway(ws: Workspace, endpoint: str, *, calls_per_minute: int | None = None,
                 tokens_per_minute: int | None = None, key: str = "user",
                 principal: str | None = None, usage_tracking: bool = True,
-                inference_table: bool = True) -> dict[str, Any]:
+                inference_table: bool = True,
+                rate_limits: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Put the endpoint's AI gateway config: one rate limit (per ``key``: user, endpoint,
-    user_group), usage tracking and the inference table. Returns the config as stored."""
-    limits = []
+    user_group), usage tracking and the inference table. Returns the config as stored.
+
+    ``rate_limits`` replaces the one limit with a whole list (Databricks' ``rate_limits``
+    objects), for editors that keep several (the governance panel)."""
+    limits = [dict(limit) for limit in rate_limits or []]
     if calls_per_minute is not None or tokens_per_minute is not None:
         limit: dict[str, Any] = {"key": key, "renewal_period": "minute"}
         if calls_per_minute is not None:

@@ -114,6 +114,33 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "co
         time.sleep(interval)
 
 
+def spend_at_admission(server: ServerProcess, endpoint: str, content: str) -> None:
+    """Send a streamed chat and return at its first event, i.e. right after admission.
+
+    Its prompt tokens are charged to the endpoint's bucket whole (the first event already
+    counts them), and the bucket's refill starts now: not after the prefill, so a slow or
+    busy engine cannot let it refill before the caller's next request.
+    """
+    import json
+
+    import requests
+
+    def admitted():  # an earlier reservation may still be refilling: ask again
+        response = requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
+                                 headers=server.headers, timeout=120, stream=True,
+                                 json={"messages": [{"role": "user", "content": content}],
+                                       "max_tokens": 1, "stream": True})
+        if response.status_code == 429:
+            response.close()
+            return None
+        return response
+
+    with wait_until(admitted, 60, interval=0.5, what="the query admitted") as response:
+        assert response.status_code == 200, response.text
+        first = next(line for line in response.iter_lines() if line)
+        assert json.loads(first.decode().removeprefix("data: "))["usage"]["prompt_tokens"] > 0
+
+
 def optimization_info(server: ServerProcess, model: str, version: int = 1) -> dict:
     import requests
 

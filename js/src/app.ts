@@ -4,7 +4,9 @@ import { type CompareState, renderCompare } from "./compare";
 import { type DeployState, renderDeploy } from "./deploy";
 import { h } from "./dom";
 import { type EndpointsState, renderEndpoints } from "./endpoints";
+import { type ExternalState, renderExternal } from "./external";
 import { shortTask } from "./format";
+import { type GovernanceState, renderGovernance } from "./governance";
 import { type LoadTestState, renderLoadTest } from "./loadtest";
 import { type MonitorState, renderMonitor } from "./monitor";
 import { type PickerState, renderPicker } from "./picker";
@@ -20,7 +22,9 @@ export type AppState = { _kind: string } & Prefixed<"picker_", PickerState> &
   Prefixed<"endpoints_", EndpointsState> &
   Prefixed<"compare_", CompareState> &
   Prefixed<"loadtest_", LoadTestState> &
-  Prefixed<"monitor_", MonitorState>;
+  Prefixed<"monitor_", MonitorState> &
+  Prefixed<"external_", ExternalState> &
+  Prefixed<"governance_", GovernanceState>;
 
 type AppModel = AnyModel<AppState>;
 
@@ -134,6 +138,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
         h("span", { class: "ptw-muted", text: "pick · size · deploy · query" }),
       ),
       h("div", { class: "ptw-app-grid" }, steps[0].el, steps[1].el, steps[2].el),
+      folded("External model: an OpenAI-compatible server as an endpoint", "step-external", (body) =>
+        renderExternal(ctx<ExternalState, "external_">(model, "external_", "external"), body),
+      ),
       steps[3].el,
       folded("Endpoints in this workspace", "step-endpoints", (body) =>
         renderEndpoints(ctx<EndpointsState, "endpoints_">(model, "endpoints_", "endpoints"), body, {
@@ -148,6 +155,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
       ),
       folded("Monitor: tokens/s, 429s and latency, live", "step-monitor", (body) =>
         renderMonitor(ctx<MonitorState, "monitor_">(model, "monitor_", "monitor"), body),
+      ),
+      folded("Govern: limits, usage, inference table, permissions", "step-govern", (body) =>
+        renderGovernance(ctx<GovernanceState, "governance_">(model, "governance_", "governance"), body),
       ),
     ),
   );

@@ -5,6 +5,8 @@ import { renderCompare } from "./compare";
 import { renderDeploy } from "./deploy";
 import { h } from "./dom";
 import { renderEndpoints } from "./endpoints";
+import { renderExternal } from "./external";
+import { renderGovernance } from "./governance";
 import { renderLoadTest } from "./loadtest";
 import { renderMonitor } from "./monitor";
 import { renderPicker } from "./picker";
@@ -36,6 +38,8 @@ const VIEWS: Record<string, Mount> = {
   compare: panel("compare", renderCompare),
   loadtest: panel("loadtest", renderLoadTest),
   monitor: panel("monitor", renderMonitor),
+  governance: panel("governance", renderGovernance),
+  external: panel("external", renderExternal),
 };
 
 export function render({

@@ -171,8 +171,12 @@ def serve(args: argparse.Namespace) -> int:
             print(exports(host_url, token_reference(data_dir, token)), flush=True)
             print(f"{READY_LINE} {host_url}", flush=True)
 
+    # Idle keep-alive outlasts every Retry-After this server sends (5 s while deploying)
+    # and the clients' longest wait (30 s): with uvicorn's default of 5 s a client retrying
+    # after 5 s reused a connection the server was closing at that moment, and a POST was
+    # answered "connection dropped" (seen in CI under CPU load).
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
-                            lifespan="on", timeout_graceful_shutdown=10)
+                            lifespan="on", timeout_graceful_shutdown=10, timeout_keep_alive=75)
     try:
         Server(config).run()
     finally:

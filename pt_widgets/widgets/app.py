@@ -15,6 +15,8 @@ from ._base import Part, PtWidget, declare
 from .compare import CompareControls, ComparePart
 from .deploy import DeployControls, DeployPart
 from .endpoints_table import EndpointsControls, EndpointsPart
+from .external import ExternalControls, ExternalPart
+from .governance import GovernanceControls, GovernancePart
 from .loadtest import LoadTestControls, LoadTestPart
 from .monitor import MonitorControls, MonitorPart
 from .picker import PickerControls, PickerPart
@@ -101,6 +103,22 @@ def connect_ready_endpoint(deploy: DeployPart, compare: ComparePart | None = Non
     deploy.observe(on_status, "status")
 
 
+def connect_governance(playground: PlaygroundPart, external: ExternalPart,
+                       governance: GovernancePart, endpoints: EndpointsPart | None = None) -> None:
+    """A ready external model opens in the playground; the playground's endpoint is the one
+    the "Govern" section governs."""
+
+    def on_external(change: dict[str, Any]) -> None:
+        if external.get("status") == "ready" and external.get("endpoint"):
+            playground.set(endpoint=external.get("endpoint"), disabled_reason="")
+            playground.use_task(external.get("endpoint_task"))
+            if endpoints is not None:
+                endpoints.refresh()
+
+    external.observe(on_external, "status")
+    playground.observe(lambda change: governance.set(endpoint=change["new"] or ""), "endpoint")
+
+
 def link(picker: Any = None, slider: Any = None, deploy: Any = None, playground: Any = None,
          endpoints: Any = None) -> None:
     """Connect standalone widgets like the App does: ``link(picker, slider, deploy)``."""
@@ -117,8 +135,9 @@ class App(PtWidget):
     ``app = App()`` (connects to the configured or local workspace on first use, or pass
     ``workspace=``). Python side: ``app.picker``, ``app.slider``, ``app.deploy``,
     ``app.playground``, ``app.endpoints``, ``app.compare``, ``app.loadtest`` and ``app.monitor``
-    (folded sections: endpoints side by side, a load test, a live monitor) expose each
-    step's state and methods, e.g.
+    (folded sections: endpoints side by side, a load test, a live monitor), ``app.external``
+    (an OpenAI-compatible server as an endpoint) and ``app.governance`` (the folded "Govern"
+    section, on the playground's endpoint) expose each step's state and methods, e.g.
     ``app.picker.select("system.ai.smollm2_135m_instruct", 1).wait()``,
     ``app.deploy.start().wait()``, ``app.playground.chat("Hello").text``.
     """
@@ -132,6 +151,8 @@ class App(PtWidget):
         "compare": ("compare_", ComparePart),
         "loadtest": ("loadtest_", LoadTestPart),
         "monitor": ("monitor_", MonitorPart),
+        "external": ("external_", ExternalPart),
+        "governance": ("governance_", GovernancePart),
     }
     _kind = t.Unicode("app").tag(sync=True)
     vars().update(declare(PARTS))
@@ -142,6 +163,7 @@ class App(PtWidget):
         connect_parts(p["picker"], p["slider"], p["deploy"], p["playground"], p["endpoints"])  # type: ignore[arg-type]
         connect_ready_endpoint(p["deploy"], p["compare"], p["loadtest"],  # type: ignore[arg-type]
                                p["monitor"])  # type: ignore[arg-type]
+        connect_governance(p["playground"], p["external"], p["governance"], p["endpoints"])  # type: ignore[arg-type]
         p["playground"].set(disabled_reason=NO_ENDPOINT)
         p["compare"].set(targets=[{"endpoint": "", "temperature": None, "max_tokens": None,
                                    "label": ""} for _ in range(2)])
@@ -155,3 +177,5 @@ class App(PtWidget):
         self.compare = CompareControls(p["compare"])  # type: ignore[arg-type]
         self.loadtest = LoadTestControls(p["loadtest"])  # type: ignore[arg-type]
         self.monitor = MonitorControls(p["monitor"])  # type: ignore[arg-type]
+        self.external = ExternalControls(p["external"])  # type: ignore[arg-type]
+        self.governance = GovernanceControls(p["governance"])  # type: ignore[arg-type]

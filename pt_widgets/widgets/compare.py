@@ -83,7 +83,7 @@ class ComparePart(Part):
         self._state: dict[str, Any] = {"prompts": [], "targets": [], "kinds": [], "cells": {}}
         self._cancel = threading.Event()
         self._future: Future[None] | None = None
-        self._run_lock = threading.Lock()
+        self._run_lock = threading.RLock()  # re-entrant: a status observer runs under it
         self._done = threading.Event()
         self._done.set()
         self._error: BaseException | None = None
@@ -177,15 +177,23 @@ class ComparePart(Part):
                 cancel=self._cancel, on_event=on_event)
             self.frame = frame
             status = "stopped" if self._cancel.is_set() else "done"
-            summary = compare_summary(frame)
-            self.set(status=status)
-            self.emit({"type": "done", "status": status,
-                       "summary": _records(summary)})
+            self._finish({"type": "done", "status": status,
+                          "summary": _records(compare_summary(frame))}, status=status)
         except Exception as exc:  # noqa: BLE001 - shown in the panel, raised by wait()
             self._error = exc
-            self.set(status="error", error=describe_error(exc))
-            self.emit({"type": "done", "status": "error", "summary": []})
+            self._finish({"type": "done", "status": "error", "summary": []}, status="error",
+                         error=describe_error(exc))
         finally:
+            self._done.set()
+
+    def _finish(self, event: dict[str, Any], **traits: Any) -> None:
+        """End a run in one observable order: the "done" event, the terminal status, then
+        ``wait()`` returns. Whoever sees the status has heard the event, and whoever returns
+        from ``wait()`` sees the status; held under the run lock, so a ``begin`` from another
+        thread that saw the status waits for the end instead of finding the run still on."""
+        with self._run_lock:
+            self.emit(event)
+            self.set(**traits)
             self._done.set()
 
     def teardown(self) -> None:

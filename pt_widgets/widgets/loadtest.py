@@ -51,7 +51,8 @@ class LoadTestPart(Part):
         self.test: Any = None  # the running or last LoadTest
         self.result: LoadTestResult | None = None
         self._payload: dict[str, Any] | None = None
-        self._run_lock = threading.Lock()
+        self._settled = True  # the last test has ended (its "done" or "error" was handled)
+        self._run_lock = threading.RLock()  # re-entrant: a status observer runs under it
         self.observe(self._on_plan, *PLAN_TRAITS)
         self.observe(self._on_endpoint, "endpoint")
         self._on_plan({})
@@ -100,7 +101,7 @@ class LoadTestPart(Part):
         from ..loadtest import LoadTest
 
         with self._run_lock:
-            if self.test is not None and self.test.running:
+            if not self._settled:
                 raise ValidationError("A load test is already running; stop it first.")
             plan = self.plan()
             test = LoadTest(self.workspace(), plan.endpoint, plan.concurrency,
@@ -111,31 +112,44 @@ class LoadTestPart(Part):
             self.test = test
             self.result = None
             self._payload = None
+            self._settled = False
             self.set(status="running", error="", recommendation="")
             test.start()
         return test
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "done":
-            test = self.test
-            result = test.result if test is not None else None
-            self.result = result
-            self._payload = event["result"]
-            stopped = bool(event["result"].get("stopped"))
-            self.set(status="stopped" if stopped else "done",
-                     recommendation=event["result"].get("recommendation") or "")
-        elif kind == "error":
-            text = (describe_error(self.test.error) if self.test is not None and self.test.error
-                    else redact(event.get("error")))
-            self.set(status="error", error=text)
-            event = {**event, "error": text}
-        self.emit(event)
+        if kind not in ("done", "error"):
+            self.emit(event)
+            return
+        # the end, in one observable order under the run lock: the event, then the terminal
+        # status (whoever sees the status has heard the event, and may start the next test;
+        # a concurrent stop() cannot turn a finished test back into "stopping")
+        with self._run_lock:
+            if kind == "done":
+                test = self.test
+                self.result = test.result if test is not None else None
+                self._payload = event["result"]
+                stopped = bool(event["result"].get("stopped"))
+                traits = {"status": "stopped" if stopped else "done",
+                          "recommendation": event["result"].get("recommendation") or ""}
+            else:
+                text = (describe_error(self.test.error)
+                        if self.test is not None and self.test.error
+                        else redact(event.get("error")))
+                traits = {"status": "error", "error": text}
+                event = {**event, "error": text}
+            self._settled = True
+            self.emit(event)
+            self.set(**traits)
 
     def stop(self) -> None:
-        if self.test is not None and self.test.running:
-            self.set(status="stopping")
-            self.test.stop()
+        with self._run_lock:
+            test = None if self._settled else self.test
+            if test is not None:
+                self.set(status="stopping")
+        if test is not None:
+            test.stop()
 
     def rpc_start(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
         values = {k: params[k] for k in PLAN_TRAITS if k in params}

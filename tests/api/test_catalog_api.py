@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import pt_widgets
@@ -69,20 +67,16 @@ def test_name_matcher_substring_and_glob():
 
 
 
-def test_filter_on_a_schema_of_ten_thousand_models_is_fast(bulk_workspace):
+def test_filter_on_a_schema_of_ten_thousand_models_finds_exactly_the_matches(bulk_workspace):
+    """What it finds, in order (how fast: tests/benchmarks/bench_catalog.py)."""
     server = bulk_workspace
     ws = pt_widgets.connect(server.host, server.token)
 
-    started = time.perf_counter()
     hits = ws.models("bulk.models", name_filter="model_0999").names()
-    elapsed = time.perf_counter() - started
     assert hits == [f"bulk.models.model_0999{i}" for i in range(10)]
-    assert elapsed < 3, f"filtering 10,000 models took {elapsed:.2f} s"
 
-    started = time.perf_counter()
     first = ws.models("bulk.models", name_filter="model_00", limit=5).names()
     assert first == [f"bulk.models.model_0000{i}" for i in range(5)]
-    assert time.perf_counter() - started < 3
 
     paged = ws.models("bulk.models", page_size=1000)
     assert paged.count() == 10_000

@@ -14,6 +14,7 @@ from pt_widgets.queries import EmbeddingsResult
 from pt_widgets.wire import Usage
 from pt_widgets.workspace import NO_RETRY, RetryPolicy
 
+from ..support import spend_at_admission
 from .conftest import CHAT_MODEL
 
 
@@ -127,9 +128,10 @@ def words_for(ws, seconds: float) -> str:
     return "word " * max(20, min(int(chunk * seconds), 1500))
 
 
-def test_rate_limits_surface_retry_after_or_are_retried(ws, small_endpoint):
+def test_rate_limits_surface_retry_after_or_are_retried(ws, workspace, small_endpoint):
     long_prompt = words_for(ws, 2.0)
-    ws.chat(small_endpoint, long_prompt, max_tokens=1)
+    # about two seconds of the rate spent at once (a fresh endpoint's bucket is full)
+    spend_at_admission(workspace, small_endpoint, long_prompt)
     with pytest.raises(RateLimited) as info:
         ws.chat(small_endpoint, long_prompt, max_tokens=1, retry=NO_RETRY)
     assert info.value.retry_after >= 1 and "retry after" in str(info.value)

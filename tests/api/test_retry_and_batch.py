@@ -15,6 +15,8 @@ from pt_widgets.batch import CANCELLED, run_batch
 from pt_widgets.errors import BadRequest, RateLimited, Unavailable
 from pt_widgets.workspace import RetryPolicy, retry_delay
 
+from ..support import wait_until
+
 POLICY = RetryPolicy(max_attempts=4, max_delay_s=10, deadline_s=30, backoff_s=1)
 
 
@@ -60,23 +62,37 @@ def test_run_batch_keeps_order_under_concurrency():
 
 
 def test_run_batch_runs_in_parallel_but_bounded():
-    active = 0
-    peak = 0
+    """Six rows meet at a barrier (only possible if six run at once); the rows after them may
+    start only once one of the six is released (at most six at once). No timing involved."""
+    meet = threading.Barrier(6)
+    release = threading.Event()
     lock = threading.Lock()
+    active = peak = 0
+    early: list[int] = []
 
-    def work(_: int) -> None:
+    def work(x: int) -> None:
         nonlocal active, peak
         with lock:
             active += 1
             peak = max(peak, active)
-        time.sleep(0.03)
+        if x < 6:
+            meet.wait(60)  # BrokenBarrierError (a row error) if fewer than six run at once
+            assert release.wait(60)
+        elif not release.is_set():
+            early.append(x)  # a seventh row ran while the first six were all held
         with lock:
             active -= 1
 
-    started = time.monotonic()
-    run_batch(list(range(24)), work, max_workers=6)
-    assert peak == 6
-    assert time.monotonic() - started < 24 * 0.03 / 2
+    runner = threading.Thread(target=lambda: outcomes.extend(
+        run_batch(list(range(24)), work, max_workers=6)))
+    outcomes: list = []
+    runner.start()
+    wait_until(lambda: peak == 6, 60, interval=0.01, what="six rows running at once")
+    release.set()
+    runner.join(60)
+    assert not runner.is_alive()
+    assert [o.error for o in outcomes] == [None] * 24
+    assert peak == 6 and early == []
 
 
 def test_run_batch_retries_rate_limits_then_succeeds():
@@ -136,13 +152,15 @@ def test_run_batch_cancel_interrupts_a_retry_wait():
     cancel = threading.Event()
 
     def limited(_: int) -> int:
-        raise _limited(retry_after=5)
+        threading.Timer(0.1, cancel.set).start()  # cancel during the wait that follows
+        raise _limited(retry_after=600)
 
-    threading.Timer(0.1, cancel.set).start()
     started = time.monotonic()
     outcomes = run_batch([1], limited, cancel=cancel,
-                         retry=RetryPolicy(max_attempts=5, max_delay_s=10))
-    assert time.monotonic() - started < 2
+                         retry=RetryPolicy(max_attempts=5, max_delay_s=600,
+                                                           deadline_s=None))
+    # interrupted, not slept through: far under the 600 s the server asked for
+    assert time.monotonic() - started < 120
     assert outcomes[0].error == CANCELLED
 
 

@@ -69,11 +69,11 @@ def test_one_command_opens_the_quickstart_and_the_app_renders(tmp_path):
                 timeout=60_000)
             elapsed = time.monotonic() - started
             screenshot(page.locator(".jp-NotebookPanel .jp-Notebook").first, "00_launch.png")
-        print(f"\nfrom the command to a usable App: {elapsed:.1f} s")
-        assert elapsed < 60, elapsed
-        log = (tmp_path / "launch.log").read_text()
-        assert "local workspace at http://127.0.0.1:" in log
-        assert env.get("DATABRICKS_TOKEN", "<none>") not in log
+        print(f"\nfrom the command to a usable App: {elapsed:.1f} s (the target lives in "
+              "tests/benchmarks/bench_widgets_tti.py)")
+        # the token the launcher's workspace issued and handed to JupyterLab's kernels
+        token = (tmp_path / "home" / "local" / "token").read_text().strip()
+        assert len(token) >= 16
     finally:
         proc.terminate()  # the launcher stops JupyterLab and the workspace it started
         try:
@@ -83,3 +83,9 @@ def test_one_command_opens_the_quickstart_and_the_app_renders(tmp_path):
             proc.wait(10)
     # ...and nothing it started is left answering
     assert find_local_workspace(tmp_path / "home", timeout=2) is None
+    launch_log = (tmp_path / "launch.log").read_text()
+    assert "local workspace at http://127.0.0.1:" in launch_log
+    written = [*(tmp_path / "home").rglob("*.log"), *notebooks.rglob("*.ipynb")]
+    assert any(p.suffix == ".log" for p in written)  # the workspace's own log is among them
+    for text in [launch_log, *(p.read_text(errors="replace") for p in written)]:
+        assert token not in text

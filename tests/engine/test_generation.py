@@ -12,6 +12,7 @@ from pt_widgets.local.engine import Replica, inspect_source, load_replica, measu
 from pt_widgets.local.engine.sources import gguf_cache_path
 from pt_widgets.local.errors import ApiError
 
+from ..support import wait_until
 from .helpers import CACHE_DIR, greedy, run, smol_source, user
 
 
@@ -64,31 +65,53 @@ def test_concurrent_requests_share_a_batch_and_match_solo_output(smol: Replica) 
     prompts = ["Hi!", "Name a colour.", "What is the capital of France?", "Count to five."]
     solo = [run(smol.chat(greedy(p, 10)))["choices"][0]["message"]["content"] for p in prompts]
     steps_before = smol.stats["batched_steps"]
+    # the engine keeps a running maximum; measure this call's own (the worker is idle now)
+    smol.stats["max_batch_size"] = 0
 
     async def together() -> list[dict]:
         return await asyncio.gather(*(smol.chat(greedy(p, 10)) for p in prompts))
 
     batched = [r["choices"][0]["message"]["content"] for r in run(together())]
-    assert smol.stats["max_batch_size"] >= 4
+    assert smol.stats["max_batch_size"] == 4  # all four in one step, never more
     assert smol.stats["batched_steps"] > steps_before
     assert batched == solo
 
 
 def test_late_request_joins_running_batch(smol: Replica) -> None:
-    """Continuous batching: a request sent mid-generation is answered before the first ends."""
+    """Continuous batching: a request sent while another streams is answered before it ends.
+
+    Ordered by events, not by the clock: the short request is sent once the long one has
+    streamed its first token (so it is running), and the two then advance in the same decode
+    steps, so the short one (6 tokens) ends first on a machine of any speed as long as the
+    long one has more than 6 tokens left (checked: it runs to its 160-token limit).
+    """
     solo = run(smol.chat(greedy("Name a colour.", 6)))["choices"][0]["message"]["content"]
 
-    async def staggered() -> tuple[float, float, str]:
-        t0 = time.perf_counter()
-        long = asyncio.ensure_future(smol.chat(greedy("Tell me a long story.", 40)))
-        await asyncio.sleep(0.5)
-        short = await smol.chat(greedy("Name a colour.", 6))
-        t_short = time.perf_counter() - t0
-        await long
-        return t_short, time.perf_counter() - t0, short["choices"][0]["message"]["content"]
+    async def staggered() -> tuple[list[str], str, dict]:
+        finished: list[str] = []
+        first_token = asyncio.Event()
+        last: dict = {}
 
-    t_short, t_long, text = run(staggered())
-    assert t_short < t_long
+        async def long() -> None:
+            body = greedy("Write a long story about a dragon who learns to code.", 160,
+                          stream=True)
+            async for chunk in smol.chat_stream(body):
+                if chunk["choices"][0]["delta"].get("content"):
+                    first_token.set()
+                last.update(chunk)
+            finished.append("long")
+
+        task = asyncio.ensure_future(long())
+        await first_token.wait()
+        short = await smol.chat(greedy("Name a colour.", 6))
+        finished.append("short")
+        await task
+        return finished, short["choices"][0]["message"]["content"], last
+
+    order, text, last = run(staggered())
+    assert last["choices"][0]["finish_reason"] == "length"
+    assert last["usage"]["completion_tokens"] == 160
+    assert order == ["short", "long"]
     assert text == solo
 
 
@@ -188,10 +211,9 @@ def test_abandoned_stream_frees_its_batch_rows(smol: Replica) -> None:
         await gen.aclose()
 
     run(consume_two())
-    deadline = time.monotonic() + 5
-    while smol._gen is not None and smol._gen.active_rows and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert smol._gen is not None and smol._gen.active_rows == 0
+    # the worker drops the rows at its next step: wait for that state, not for a time
+    wait_until(lambda: smol._gen is not None and smol._gen.active_rows == 0, 120,
+               interval=0.02, what="the abandoned stream's rows to be freed")
 
 
 async def _aenumerate(gen):  # type: ignore[no-untyped-def]
@@ -287,8 +309,11 @@ def test_hf_directory_source_matches_gguf(smol: Replica) -> None:
 
 
 def test_measure_throughput(smol: Replica) -> None:
+    """A positive figure from a real load through the engine (no floor: any machine speed)."""
+    generated_before = smol.stats["generated_tokens"]
     tps = measure_throughput(smol, seconds=3.0)
-    assert tps > 10
+    assert math.isfinite(tps) and tps > 0
+    assert smol.stats["generated_tokens"] > generated_before  # the load ran through the engine
 
 
 def test_a_nan_row_does_not_fail_the_batch() -> None:

@@ -24,7 +24,7 @@ import pt_widgets
 from pt_widgets.errors import RateLimited, RequestTimeout, Unavailable, WorkspaceUnreachable
 from pt_widgets.workspace import RetryPolicy
 
-from ..support import wait_until
+from ..support import spend_at_admission, wait_until
 from .harness import (
     CHAT,
     SERVING,
@@ -84,19 +84,10 @@ def drain_bucket(server, endpoint: str, chunk: int) -> None:
     """Spend about four seconds of the provisioned rate in one query, so the next is a 429.
 
     The cost is in the prompt (prompt tokens are charged whole, nothing is refunded), so
-    the bucket stays empty however short the model's answer is.
+    the bucket stays empty however short the model's answer is; and it is spent at
+    admission (see ``spend_at_admission``), however long the prefill takes.
     """
-    words = "word " * min(4 * chunk, 1500)
-
-    def admitted():  # an earlier test's reservation may still be refilling: ask again
-        response = requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
-                                 headers=server.headers, timeout=120,
-                                 json={"messages": [{"role": "user", "content": words}],
-                                       "max_tokens": 1})
-        return None if response.status_code == 429 else response
-
-    response = wait_until(admitted, 60, interval=0.5, what="the draining query admitted")
-    assert response.status_code == 200, response.text
+    spend_at_admission(server, endpoint, "word " * min(4 * chunk, 1500))
 
 
 def test_429_is_retried_after_the_servers_retry_after(deployed, caplog):
@@ -148,6 +139,9 @@ def test_503_while_the_first_config_deploys_is_retried_until_ready(deployed, cap
             name, "Say hi.", max_tokens=2, retry=RetryPolicy(max_attempts=20, deadline_s=150)))
         assert result.usage.completion_tokens
         waits = retries(caplog)
+        # the first call lands while the replica loads (a load takes far longer than one
+        # request), so at least one 503 was waited out, each for its Retry-After
+        assert waits, "no 503 was retried: the call did not meet the deploy"
         assert all(status == 503 and delay >= 5 for status, _, delay in waits), waits
     finally:
         requests.delete(f"{server.host}{SERVING}/{name}", headers=server.headers, timeout=30)

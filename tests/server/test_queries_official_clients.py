@@ -7,7 +7,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.serving import ChatMessage, ChatMessageRole
 from openai import OpenAI
 
-from ..support import deploy
+from ..support import deploy, optimization_info, wait_until
 
 CHAT = "system.ai.smollm2_135m_instruct"
 EMBED = "system.ai.all_minilm_l6_v2"
@@ -83,13 +83,49 @@ def test_openai_chat_with_logprobs_stream_completions_embeddings(oai, endpoints)
     assert [d.index for d in emb.data] == [0, 1] and len(emb.data[1].embedding) == 384
 
 
-def test_metrics_count_requests_and_tokens(workspace, endpoints, oai):
+def scrape(workspace, endpoint: str) -> dict[str, float]:
+    """The endpoint's Prometheus samples, keyed ``name{label="value",...}`` (sorted labels)."""
     import requests
+    from prometheus_client.parser import text_string_to_metric_families
 
-    oai.chat.completions.create(model=endpoints["chat"], messages=QUESTION, max_tokens=4)
-    text = requests.get(f"{workspace.host}/api/2.0/serving-endpoints/{endpoints['chat']}/metrics",
+    text = requests.get(f"{workspace.host}/api/2.0/serving-endpoints/{endpoint}/metrics",
                         headers=workspace.headers, timeout=10).text
-    assert 'request_count_total{served_entity="smollm2_135m_instruct-1",status_class="2xx"}' \
-        in text
-    assert "output_tokens_total" in text and "request_latency_ms_bucket" in text
-    assert "provisioned_throughput_tokens_per_second" in text
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}"] = sample.value
+    return out
+
+
+def test_metrics_count_requests_and_tokens(workspace, endpoints, oai):
+    """Each counter moves by exactly what was sent: one 2xx with its usage, one 4xx."""
+    import openai
+
+    entity = 'served_entity="smollm2_135m_instruct-1"'
+    before = scrape(workspace, endpoints["chat"])
+    chat = oai.chat.completions.create(model=endpoints["chat"], messages=QUESTION,
+                                       max_tokens=4, temperature=0)
+    with pytest.raises(openai.BadRequestError):
+        oai.chat.completions.create(model=endpoints["chat"], messages=QUESTION, max_tokens=-1)
+    after = scrape(workspace, endpoints["chat"])
+
+    def moved(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert moved(f'request_count_total{{{entity},status_class="2xx"}}') == 1
+    assert moved(f'request_count_total{{{entity},status_class="4xx"}}') == 1
+    assert moved(f"request_4xx_count_total{{{entity}}}") == 1
+    assert moved(f"request_429_count_total{{{entity}}}") == 0
+    assert moved(f"request_5xx_count_total{{{entity}}}") == 0
+    assert chat.usage.prompt_tokens > 0 and chat.usage.completion_tokens == 4
+    assert moved(f"input_tokens_total{{{entity}}}") == chat.usage.prompt_tokens
+    assert moved(f"output_tokens_total{{{entity}}}") == chat.usage.completion_tokens
+    assert moved(f"request_latency_ms_count{{{entity}}}") == 2
+    assert moved(f"request_latency_ms_sum{{{entity}}}") > 0
+    chunk = optimization_info(workspace, CHAT)["throughput_chunk_size"]
+    gauge = f"provisioned_throughput_tokens_per_second{{{entity}}}"
+    # the autoscaler exports the rate on its first tick after the endpoint is up
+    rate = wait_until(lambda: scrape(workspace, endpoints["chat"]).get(gauge), 30,
+                      what="the provisioned-rate gauge")
+    assert rate == 4 * chunk

@@ -57,7 +57,14 @@ def test_kill_9_mid_deploy_then_restart_ends_settled(start_workspace):
     assert names.count("crashy") == 1
     final = wait_until(lambda: settled(server, "crashy"), 180, what="resumed deploy")
     assert final["id"] == created["id"]
-    assert final["state"]["config_update"] in ("NOT_UPDATING", "UPDATE_FAILED")
+    # the resumed deploy of a valid model ends READY (not merely "no longer in progress")
+    assert final["state"] == {"ready": "READY", "config_update": "NOT_UPDATING",
+                              "suspend": "NOT_SUSPENDED"}, final
+    answer = requests.post(f"{server.host}/serving-endpoints/crashy/invocations",
+                           headers=server.headers, timeout=120,
+                           json={"messages": [{"role": "user", "content": "Hi"}],
+                                 "max_tokens": 2})
+    assert answer.status_code == 200 and answer.json()["usage"]["completion_tokens"] >= 1
     conn = sqlite3.connect(server.data_dir / "workspace.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()

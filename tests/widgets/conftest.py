@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,6 +38,9 @@ class Recorder:
         self.widget = widget
         self.messages: list[dict[str, Any]] = []
         self._cond = threading.Condition()
+        # called with each message on the sending thread, after it is recorded: a test acts
+        # at an exact point of a run (the sender waits for it) instead of racing the run
+        self.on_message: Callable[[dict[str, Any]], None] | None = None
         widget.send = self._send
 
     def _send(self, content: Any, buffers: Any = None) -> None:
@@ -44,6 +48,8 @@ class Recorder:
         with self._cond:
             self.messages.append(content)
             self._cond.notify_all()
+        if self.on_message is not None:
+            self.on_message(content)
 
     def start(self, method: str, params: dict[str, Any] | None = None) -> str:
         request_id = uuid.uuid4().hex
@@ -109,3 +115,54 @@ def not_eligible_model(workspace) -> tuple[str, str]:
     assert done.returncode == 0, done.stderr[-3000:]
     version = done.stdout.split("VERSION")[-1].strip()
     return name, version
+
+
+UPSTREAM_CHAT = "up-chat"
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory):
+    """A second local workspace serving a chat model: the server external models point at
+    (as in ``tests/governance``), with a token of its own."""
+    from ..support import ServerProcess, deploy
+
+    server = ServerProcess(tmp_path_factory.mktemp("widgets-upstream"),
+                           token="dapi-widgets-upstream-token-7777",
+                           env={"PT_WIDGETS_CALIBRATION_SECONDS": "2"}).start()
+    try:
+        deploy(server, UPSTREAM_CHAT, CHAT_MODEL, 1, 1, timeout=600)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def bob_token(workspace) -> str:
+    """A second user of the session's workspace (a token made with the real CLI)."""
+    from ..governance.conftest import new_token
+
+    return new_token(workspace, "bob@example.com", "widgets")
+
+
+@pytest.fixture(scope="session")
+def bob_ws(workspace, bob_token) -> Workspace:
+    return pt_widgets.connect(workspace.host, bob_token)
+
+
+def create_tracked_endpoint(ws: Workspace, name: str, upstream: Any) -> str:
+    """An external endpoint in front of ``upstream`` created with usage tracking and the
+    inference table on (the ``ai_gateway`` of the create call)."""
+    from pt_widgets.endpoints import wait_until_ready
+
+    entity = {"name": "upstream", "external_model": {
+        "provider": "openai", "name": UPSTREAM_CHAT, "task": "llm/v1/chat",
+        "openai_config": {"openai_api_base": f"{upstream.host}/serving-endpoints",
+                          "openai_api_key_plaintext": upstream.token}}}
+    gateway = {"usage_tracking_config": {"enabled": True},
+               "inference_table_config": {"enabled": True, "catalog_name": "main",
+                                          "schema_name": "default",
+                                          "table_name_prefix": name.replace("-", "_")}}
+    ws.call("POST", "/api/2.0/serving-endpoints",
+            json={"name": name, "config": {"served_entities": [entity]}, "ai_gateway": gateway})
+    wait_until_ready(ws, name, timeout=300)
+    return name

@@ -8,6 +8,7 @@ free of the token.
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -101,14 +102,30 @@ def test_load_test_panel_shows_caps_runs_stops_and_keeps_the_result(ws, workspac
     assert "from 1 to 64" in panel.plan_error and panel.caps == ""
     with pytest.raises(RequestFailed, match="from 1 to 64"):
         rec.request("loadtest:start")
-    started = rec.request("loadtest:start", {"concurrency": [2, 4]})
-    assert started["plan"]["concurrency"] == [2, 4] and panel.status == "running"
-    with pytest.raises(RequestFailed, match="already running"):
-        rec.request("loadtest:start")
-    wait_until(lambda: any(e["ok"] >= 1 for e in scope_events(rec, "progress")), 60,
-               what="a first answer")
-    assert rec.request("loadtest:stop") == {"stopping": True}
-    wait_until(lambda: panel.status == "stopped", 30, what="the test to stop")
+    # The run is held at its first progress with an answer (the runner's thread waits in
+    # `send`) until this test has stopped it: on a machine of any speed the first level is
+    # still on, and the second never starts.
+    first_answer, release = threading.Event(), threading.Event()
+
+    def hold_at_first_answer(message: dict) -> None:
+        event = message.get("event") or {}
+        if event.get("type") == "progress" and event["ok"] >= 1 and not first_answer.is_set():
+            first_answer.set()
+            assert release.wait(120), "the test never released the run"
+
+    rec.on_message = hold_at_first_answer
+    try:
+        started = rec.request("loadtest:start", {"concurrency": [2, 4]})
+        assert started["plan"]["concurrency"] == [2, 4]
+        with pytest.raises(RequestFailed, match="already running"):
+            rec.request("loadtest:start")
+        assert first_answer.wait(60), "no answer within 60 s"
+        assert panel.status == "running"
+        assert rec.request("loadtest:stop") == {"stopping": True}
+        assert panel.status == "stopping"
+    finally:
+        release.set()
+    wait_until(lambda: panel.status == "stopped", 60, what="the test to stop")
     result = panel.result
     assert result.stopped and len(result.levels) == 1
     assert panel.frame["concurrency"].tolist() == [2]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import pt_widgets
@@ -86,27 +84,21 @@ def test_every_request_is_answered_even_when_it_fails(ws):
 
 
 
-def test_a_schema_of_ten_thousand_models_pages_fast(bulk_workspace):
+def test_a_schema_of_ten_thousand_models_pages_in_one_message_each(bulk_workspace):
+    """What each page holds (how fast: tests/benchmarks/bench_catalog.py)."""
     server = bulk_workspace
     picker = ModelPicker(workspace=pt_widgets.connect(server.host, server.token))
     rec = Recorder(picker)
     params = {"catalog": "bulk", "schema": "models", "offset": 0, "limit": 50}
-    started = time.perf_counter()
     first = rec.request("picker:models", params)
-    first_s = time.perf_counter() - started
     assert first["items"][:2] == ["model_00000", "model_00001"] and len(first["items"]) == 50
     assert first["total"] == first["schema_total"] == 10_000
-    started = time.perf_counter()
     later = rec.request("picker:models", dict(params, offset=9_950))
-    later_s = time.perf_counter() - started
-    assert later["items"][-1] == "model_09999"
+    assert later["items"] == [f"model_{i:05d}" for i in range(9_950, 10_000)]
     found = rec.request("picker:models", dict(params, query="0999"))
     assert found["total"] == 11 and found["items"][0] == "model_00999"
-    # one message per page, never one per model; later pages come from the kernel's cache
+    # one message per page, never one per model
     assert len(rec.messages) == 3
-    assert first_s < 10 and later_s < 1, (first_s, later_s)
-    print(f"\n10,000 models: first page {first_s * 1000:.0f} ms, a later page "
-          f"{later_s * 1000:.0f} ms")
     picker.close()
 
 
