@@ -286,3 +286,16 @@ def deploy_one_chunk(ws, name: str, model: str = "system.ai.smollm2_135m_instruc
     chunk = ws.sizing_plan(model, 1).chunk_size
     ws.deploy(name, model, 1, {"max_throughput": chunk, "min_throughput": chunk}, timeout=600)
     return float(chunk)
+
+
+def token_cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess:
+    """``pt-widgets local token ...`` on the server's data dir, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "pt_widgets.local", "token", *args,
+                           "--data-dir", str(server.data_dir)],
+                          capture_output=True, text=True, env=server_env(), timeout=120)
+
+
+def new_token(server: ServerProcess, user: str, comment: str = "") -> str:
+    done = token_cli(server, "create", "--user", user, "--comment", comment)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()

@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import openapi
 from .errors import ApiError
 from .governance import PREFIXES as GOVERNANCE_PREFIXES  # governance hook
 from .governance import Governance, caller_for_scope  # governance hook
@@ -31,6 +30,8 @@ from .registry import Registry
 from .routes import catalog as catalog_routes
 from .routes import serving as serving_routes
 from .runtime import Runtime
+from .schemas import document
+from .schemas.problems import sentence
 from .serving import ServingManager
 from .settings import Settings, ensure_data_dir
 from .store import EndpointStore
@@ -110,11 +111,10 @@ def error_response(exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status or 400, headers=exc.headers)
 
 
-def first_validation_problem(exc: RequestValidationError) -> str:
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
-        return f"'{where}' is invalid: {err.get('msg', 'bad value')}."
-    return "The request is invalid."
+def body_model(request: Request) -> Any:
+    """The pydantic model of the matched route's body (its fields' descriptions are rules)."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    return getattr(getattr(field, "field_info", None), "annotation", None)
 
 
 def build_api(workspace: LocalWorkspace) -> FastAPI:
@@ -126,7 +126,7 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
     from .. import __version__  # the distribution's version (package metadata), nothing else
 
     api = FastAPI(title="pt_widgets local workspace", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, strict_content_type=False)
     api.state.workspace = workspace
 
     @api.exception_handler(ApiError)
@@ -135,7 +135,8 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(ApiError("INVALID_PARAMETER_VALUE", first_validation_problem(exc)))
+        return error_response(ApiError("INVALID_PARAMETER_VALUE",
+                                       sentence(exc.errors(), body_model(request))))
 
     @api.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -158,19 +159,16 @@ def build_api(workspace: LocalWorkspace) -> FastAPI:
 
     api.include_router(catalog_routes.router)
     api.include_router(serving_routes.router)
-    try:
-        from .routes import invocations as invocation_routes
-    except ImportError:  # inference routes arrive with the engine
-        invocation_routes = None
-    if invocation_routes is not None:
-        api.include_router(invocation_routes.router)
+    from .routes import invocations as invocation_routes
+
+    api.include_router(invocation_routes.router)
     from .governance import gateway_routes, permission_routes  # governance hook
     from .governance import routes as governance_routes  # governance hook
 
     api.include_router(governance_routes.router)  # governance hook
     api.include_router(permission_routes.router)  # governance hook
     api.include_router(gateway_routes.router)  # governance hook
-    openapi.install(api, public_paths=(DISCOVERY_PATH,))
+    document.install(api, public_paths=(DISCOVERY_PATH,))
     return api
 
 
@@ -191,11 +189,9 @@ class Gate:
             return
         path = scope.get("path", "")
         if not (path == DISCOVERY_PATH and scope.get("method") in ("GET", "HEAD")):
-            if not self._authorised(scope):
-                await reply(send, ApiError("UNAUTHENTICATED", "Missing or invalid bearer token: "
-                                           "send 'Authorization: Bearer <token>' (see "
-                                           "`pt-widgets local env`).", status=401,
-                                           headers={"WWW-Authenticate": "Bearer"}))
+            refused = self._refusal(scope)
+            if refused:
+                await reply(send, refused)
                 return
             too_big = oversized(scope)
             if too_big:
@@ -206,13 +202,45 @@ class Gate:
                 if too_big:
                     await reply(send, too_big)
                     return
-        target = self.api if path.startswith(OWN_PREFIXES) else self.mlflow_app
-        await target(scope, receive, send)
+        if path.startswith(OWN_PREFIXES):
+            await self.api(scope, receive, send)
+        else:
+            await self.mlflow_app(scope, receive, json_not_found(send, scope))
 
-    def _authorised(self, scope) -> bool:
+    def _refusal(self, scope) -> ApiError | None:
+        """None when the token names a user; otherwise Databricks' answers: a bearer token
+        that is not valid is a 403 "Invalid access token." (the SDK raises PermissionDenied),
+        no bearer token at all a 401."""
         # governance hook: the token names a user (the owner's token: the admin), who is kept
-        # in the request's state; None refuses the request
-        return caller_for_scope(self.api.state.workspace.governance, scope) is not None
+        # in the request's state
+        if caller_for_scope(self.api.state.workspace.governance, scope) is not None:
+            return None
+        for key, value in scope.get("headers", ()):
+            if key == b"authorization" and value[:7].lower() == b"bearer ":
+                return ApiError("403", "Invalid access token.", status=403)
+        return ApiError("401", "Credential was not sent or was of an unsupported type for "
+                        "this API.", status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def json_not_found(send, scope):
+    """``send`` for MLflow's app: its 404s are HTML pages, Databricks' are JSON errors."""
+    replaced = False
+
+    async def send_json_404(message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] == 404:
+            kind = dict(message.get("headers", ())).get(b"content-type", b"")
+            if not kind.startswith(b"application/json"):
+                replaced = True
+                await reply(send, ApiError("ENDPOINT_NOT_FOUND", f"No API found for "
+                                           f"'{scope.get('method')} {scope.get('path')}'.",
+                                           status=404))
+                return
+        if replaced:  # the HTML body of a replaced 404
+            return
+        await send(message)
+
+    return send_json_404
 
 
 def body_limit(path: str) -> int:

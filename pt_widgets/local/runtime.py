@@ -50,13 +50,14 @@ class ServedEntity:
     limiter: ThroughputLimiter
     log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=500))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    borrowed: bool = False  # shares the live config's replica until it is activated
 
     def note(self, message: str) -> None:
         self.log.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}")
 
     def close(self) -> None:
         replica, self.replica = self.replica, None
-        if replica is not None:
+        if replica is not None and not self.borrowed:
             replica.close()
 
 
@@ -102,6 +103,23 @@ class Runtime:
         return ServedEntity(entity["name"], entity, desc, sizing, replica,
                             limiter_for(entity, sizing))
 
+    def loaded(self, endpoint: str, desc: VersionDescriptor, name: str) -> ServedEntity | None:
+        """The live config's entity that has ``desc``'s weights in memory, if any (the one
+        named ``name`` first, so two entities of one model keep a replica each)."""
+        with self._lock:
+            active = list(self._active.get(endpoint, {}).values())
+        active.sort(key=lambda served: served.name != name)
+        for served in active:
+            if (served.desc.full_name, served.desc.version) == (desc.full_name, desc.version) \
+                    and served.replica is not None:
+                return served
+        return None
+
+    def share(self, live: ServedEntity, sizing: Sizing, entity: dict[str, Any]) -> ServedEntity:
+        """A new config's entity on the live entity's replica, with its own sizing."""
+        return ServedEntity(entity["name"], entity, live.desc, sizing, live.replica,
+                            limiter_for(entity, sizing), borrowed=True)
+
     def ensure_loaded(self, served: ServedEntity) -> None:
         """Reload a replica released by scale-to-zero; the caller waits for it."""
         with served.lock:
@@ -116,12 +134,19 @@ class Runtime:
                  loaded: dict[str, ServedEntity]) -> None:
         routes = [(r["served_entity_name"], r["traffic_percentage"])
                   for r in config["traffic_config"]["routes"]]
+        kept = {id(s.replica) for s in loaded.values() if s.replica is not None}
         with self._lock:
             old = self._active.get(endpoint, {})
+            owners: set[int] = set()
+            for served in loaded.values():  # the new config owns its replicas from now on,
+                served.borrowed = id(served.replica) in owners  # each by one entity
+                owners.add(id(served.replica))
             self._active[endpoint] = loaded
             self._routes[endpoint] = routes
             self.metrics.setdefault(endpoint, EndpointMetrics())
         for served in old.values():
+            if id(served.replica) in kept:
+                served.borrowed = True  # handed over: let go without closing
             served.close()
 
     def is_active(self, endpoint: str) -> bool:
@@ -136,13 +161,16 @@ class Runtime:
         for served in old.values():
             served.close()
 
-    def pick(self, endpoint: str) -> ServedEntity | None:
-        """The entity that answers the next request, by traffic percentage."""
+    def pick(self, endpoint: str, entity: str | None = None) -> ServedEntity | None:
+        """The entity that answers the next request: ``entity`` when named (a query to one
+        served model), otherwise drawn at random weighted by the traffic percentages."""
         with self._lock:
             active = self._active.get(endpoint)
             routes = self._routes.get(endpoint, [])
         if not active:
             return None
+        if entity is not None:
+            return active.get(entity)
         weights = [(n, p) for n, p in routes if n in active and p > 0] or \
             [(n, 1) for n in active]
         names, pcts = zip(*weights, strict=True)

@@ -16,57 +16,64 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from .errors import ApiError, conflict, not_found, unavailable
+from .errors import ApiError, conflict, invalid, not_found, unavailable
 from .governance.access import creator_name  # governance hook
 from .optimization import DBUS_PER_CHUNK, Optimizer
 from .runtime import Runtime
 from .store import EndpointStore
-from .validation import (
-    CREATE_FIELDS,
-    check_create_types,
-    check_endpoint_name,
-    check_fields,
-    shown,
-    validate_config,
-)
+from .validation import validate_config
 
 log = logging.getLogger("pt_widgets.local")
 
 CREATOR = "local-user@localhost"
 PRIVATE = "_private"
 CREATING = "Creating resources for served entity."
+REUSED = "Reusing the loaded weights of"
+# Accepted, stored and echoed; the local workspace has nothing they could act on (README).
+INERT_ENDPOINT_FIELDS = ("budget_policy_id", "usage_policy_id", "email_notifications",
+                         "rate_limits", "route_optimized", "telemetry_config",
+                         "uc_system_metrics_export_state")
+# ai_gateway: enforced by governance's gateway, which reads it from the record (and logs the
+# parts it does not enforce)
+STORED_ENDPOINT_FIELDS = ("description", "ai_gateway", *INERT_ENDPOINT_FIELDS)
+INERT_ENTITY_FIELDS = ("burst_scaling_enabled", "environment_vars", "instance_profile_arn",
+                       "min_provisioned_concurrency", "max_provisioned_concurrency",
+                       "workload_size", "workload_type", "pt_term", "pt_auto_renew")
+INERT_CONFIG_FIELDS = ("auto_capture_config",)
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def note_inert(given: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
+    for key in fields:
+        if given.get(key) is not None:
+            log.info("'%s%s' is stored and echoed; it has no effect on the local workspace.",
+                     where, key)
+
+
 def entity_output(entity: dict[str, Any], created: int) -> dict[str, Any]:
-    """Wire shape of a validated served entity (no private keys)."""
+    """A validated served entity as ServedEntityOutput holds it: what was given, echoed, plus
+    what the server works out (state, DBUs, the foundation model, the workload it runs on)."""
     sizing = entity["_sizing"]
-    out: dict[str, Any] = {
-        "name": entity["name"],
-        "entity_name": entity["entity_name"],
-        "entity_version": entity["entity_version"],
-        "workload_size": "Small",
-        "workload_type": "CPU",
-        "creator": CREATOR,
-        "creation_timestamp": created,
-        "state": {"deployment": "DEPLOYMENT_CREATING", "deployment_state_message": CREATING},
-    }
+    note_inert(entity, INERT_ENTITY_FIELDS, entity["_where"] + ".")
+    out = {k: v for k, v in entity.items() if not k.startswith("_")}
+    out.update(workload_size=entity.get("workload_size") or "Small",
+               workload_type=entity.get("workload_type") or "CPU",
+               creator=CREATOR, creation_timestamp=created,
+               scale_to_zero_enabled=bool(entity.get("scale_to_zero_enabled")),
+               state={"deployment": "DEPLOYMENT_CREATING", "deployment_state_message": CREATING})
     if sizing.scheme == "model_units":
-        out["provisioned_model_units"] = entity["provisioned_model_units"]
         chunks = entity["provisioned_model_units"] / sizing.chunk
         out["dbus"] = out["min_dbus"] = out["max_dbus"] = DBUS_PER_CHUNK * chunks
     else:
-        low, high = entity["min_provisioned_throughput"], entity["max_provisioned_throughput"]
-        out["min_provisioned_throughput"] = low
-        out["max_provisioned_throughput"] = high
-        out["min_dbus"] = DBUS_PER_CHUNK * low / sizing.chunk
-        out["max_dbus"] = out["dbus"] = DBUS_PER_CHUNK * high / sizing.chunk
-    out["scale_to_zero_enabled"] = entity["scale_to_zero_enabled"]
+        out["min_dbus"] = DBUS_PER_CHUNK * entity["min_provisioned_throughput"] / sizing.chunk
+        out["max_dbus"] = out["dbus"] = DBUS_PER_CHUNK * entity["max_provisioned_throughput"] \
+            / sizing.chunk
     if entity["entity_name"].startswith("system.ai."):
         short = entity["entity_name"].split(".")[-1]
         out["foundation_model"] = {"name": short, "display_name": short}
@@ -74,44 +81,17 @@ def entity_output(entity: dict[str, Any], created: int) -> dict[str, Any]:
 
 
 def mirror_models(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The deprecated ``served_models`` view the real API still returns beside entities."""
-    mirrored = []
-    for e in entities:
-        if "external_model" in e:  # governance hook: external models have no model/version
-            continue
-        m = {k: v for k, v in e.items() if k not in ("entity_name", "entity_version",
-                                                      "foundation_model")}
-        m["model_name"], m["model_version"] = e["entity_name"], e["entity_version"]
-        mirrored.append(m)
-    return mirrored
+    """The deprecated ``served_models`` view the real API still returns beside entities (its
+    response model keeps the fields ServedModelOutput has)."""
+    return [{**e, "model_name": e["entity_name"], "model_version": e["entity_version"]}
+            for e in entities
+            if "external_model" not in e]  # governance hook: no model/version to mirror
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
-    """ServingEndpointDetailed: the record without private bookkeeping."""
-    out = {k: copy.deepcopy(v) for k, v in record.items() if k != PRIVATE and v is not None}
-    strip_private_entities(out.get("config"))
-    strip_private_entities(out.get("pending_config"))
-    return out
-
-
-def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """ServingEndpoint, the list element: config reduced to names and entities."""
-    out = public(record)
-    out.pop("pending_config", None)
-    out.pop("permission_level", None)
-    config = record.get("config")
-    if config:
-        out["config"] = {
-            "served_entities": [
-                {k: e[k] for k in ("name", "entity_name", "entity_version", "foundation_model",
-                                   "external_model")  # governance hook: external_model
-                 if k in e} for e in config["served_entities"]],
-            "served_models": [
-                {"name": e["name"], "model_name": e["entity_name"],
-                 "model_version": e["entity_version"]} for e in config["served_entities"]
-                if "external_model" not in e],  # governance hook
-        }
-    return out
+    """The record without private bookkeeping; the route's response model (detailed, or the
+    list's summary) decides which of its fields go on the wire."""
+    return {k: copy.deepcopy(v) for k, v in record.items() if k != PRIVATE and v is not None}
 
 
 class ServingManager:
@@ -138,28 +118,23 @@ class ServingManager:
         return public(self.require(name))
 
     def list(self) -> list[dict[str, Any]]:
-        return [summary(r) for r in self.store.all()]
+        return [public(r) for r in self.store.all()]
 
     # -- writes -----------------------------------------------------------------------------
     def create(self, body: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
-        check_fields(body, CREATE_FIELDS, "request")
-        name = check_endpoint_name(body.get("name"))
-        check_create_types(body)
+        """``body``: the fields a CreateServingEndpoint/CreatePtEndpointRequest was given."""
+        name = body["name"]
         config = body.get("config")
         if config is None:
-            raise ApiError("INVALID_PARAMETER_VALUE", "'config' is required: give "
-                           "config.served_entities with the model to serve.")
-        if pt_route:
-            check_fields(config, {"served_entities", "traffic_config"}, "config")
-        if isinstance(config, dict) and "name" in config and config["name"] not in (None, name):
-            raise ApiError("INVALID_PARAMETER_VALUE", f"'config.name' ({shown(config['name'])}) "
-                           f"must match the endpoint 'name' ({name!r}).")
-        plain = {k: v for k, v in config.items() if k != "name"} if isinstance(config, dict) \
-            else config
-        validated = self._validate(plain, pt_route)  # governance hook
-        tags = body.get("tags") or []
+            raise invalid("'config' is required: give config.served_entities with the model "
+                          "to serve.")
+        if config.get("name") not in (None, name):
+            raise invalid(f"'config.name' ({config['name']!r}) must match the endpoint 'name' "
+                          f"({name!r}).")
+        validated = self._validate({k: v for k, v in config.items() if k != "name"},
+                                   pt_route)  # governance hook
+        note_inert(body, INERT_ENDPOINT_FIELDS, "")
         created = now_ms()
-        pending = self._pending(validated, 1, created)
         record = {
             "name": name,
             "id": uuid.uuid4().hex,
@@ -168,30 +143,27 @@ class ServingManager:
             "last_updated_timestamp": created,
             "state": {"ready": "NOT_READY", "config_update": "IN_PROGRESS",
                       "suspend": "NOT_SUSPENDED"},
-            "pending_config": pending,
+            "pending_config": self._pending(validated, 1, created, config),
             "config": None,
+            **{key: body.get(key) for key in STORED_ENDPOINT_FIELDS},
             "permission_level": "CAN_MANAGE",
-            "route_optimized": False,
+            "route_optimized": bool(body.get("route_optimized")),
             "task": validated["entities"][0]["_desc"].task,
-            "tags": tags,
-            "description": body.get("description") or None,
-            "ai_gateway": body.get("ai_gateway") or None,
+            "tags": body.get("tags") or [],
             PRIVATE: {"generation": 1, "build_logs": {}},
         }
-        try:
-            with self.store.transaction() as conn:
-                if self.store.get(name) is not None:
-                    raise conflict(f"Serving endpoint with name '{name}' already exists.",
-                                   "RESOURCE_ALREADY_EXISTS")
-                self.store.insert(conn, record)
-        except ApiError:
-            raise
+        with self.store.transaction() as conn:
+            if self.store.get(name) is not None:
+                raise conflict(f"Serving endpoint with name '{name}' already exists.",
+                               "RESOURCE_ALREADY_EXISTS")
+            self.store.insert(conn, record)
         self._start_deploy(name, 1)
         return public(record)
 
     def update(self, name: str, config: dict[str, Any], pt_route: bool = False) -> dict[str, Any]:
-        if pt_route:
-            check_fields(config, {"served_entities", "traffic_config"}, "config")
+        """A new config: entities whose model, version and sizing are unchanged keep their
+        loaded weights (only a changed model or version loads anything), and the live config
+        serves until the new one is ready."""
         validated = self._validate(config, pt_route)  # governance hook
         with self.store.transaction() as conn:
             record = self.require(name)
@@ -200,7 +172,7 @@ class ServingManager:
                                "its config_update state is NOT_UPDATING.")
             version = (record.get("config") or record.get("pending_config")
                        or {}).get("config_version", 0) + 1
-            record["pending_config"] = self._pending(validated, version, now_ms())
+            record["pending_config"] = self._pending(validated, version, now_ms(), config)
             record["state"]["config_update"] = "IN_PROGRESS"
             record["last_updated_timestamp"] = now_ms()
             record["task"] = validated["entities"][0]["_desc"].task
@@ -210,19 +182,30 @@ class ServingManager:
         self._start_deploy(name, generation)
         return public(record)
 
+    def edit(self, name: str, change: Callable[[dict[str, Any]], Any]) -> Any:
+        """Apply ``change`` to the stored record in one transaction, with no redeploy (tags,
+        gateway, limits, notifications, telemetry); returns what ``change`` returns."""
+        with self.store.transaction() as conn:
+            record = self.require(name)
+            result = change(record)
+            record["last_updated_timestamp"] = now_ms()
+            self.store.put(conn, record)
+        return result
+
     def delete(self, name: str) -> None:
         with self.store.transaction() as conn:
             self.require(name)
             self.store.delete(conn, name)
         self.runtime.release(name)
 
-    def _validate(self, config: Any, pt_route: bool) -> dict[str, Any]:
+    def _validate(self, config: dict[str, Any], pt_route: bool) -> dict[str, Any]:
         """governance hook: a config of external models is validated by governance."""
         if self.external is not None and self.external.handles(config):
             return self.external.validate(config)
         return validate_config(config, self.optimizer, pt=pt_route)
 
-    def _pending(self, validated: dict[str, Any], version: int, start: int) -> dict[str, Any]:
+    def _pending(self, validated: dict[str, Any], version: int, start: int,
+                 given: dict[str, Any]) -> dict[str, Any]:
         entities = [self.external.entity_output(e, start) if "_external" in e  # governance hook
                     else entity_output(e, start) for e in validated["entities"]]
         for out, entity in zip(entities, validated["entities"], strict=True):
@@ -230,20 +213,23 @@ class ServingManager:
                 continue
             out["_source"] = {"full_name": entity["entity_name"],
                               "version": int(entity["entity_version"])}
+        note_inert(given, INERT_CONFIG_FIELDS, "config.")
         return {
             "start_time": start,
             "config_version": version,
             "served_entities": entities,
             "served_models": mirror_models(entities),
             "traffic_config": validated["traffic"],
+            "auto_capture_config": given.get("auto_capture_config"),
         }
 
     # -- serving requests -------------------------------------------------------------------
-    def served_entity(self, name: str):
-        """The entity that answers a query on ``name``, loading it if this process has not.
+    def served_entity(self, name: str, entity: str | None = None):
+        """The entity that answers a query on ``name`` (``entity``: that served model only),
+        loading it if this process has not.
 
-        Raises 404 for an unknown endpoint, 503 (with Retry-After) while the first config is
-        still deploying, 400 when the endpoint never deployed successfully.
+        Raises 404 for an unknown endpoint or served model, 503 (with Retry-After) while the
+        first config is still deploying, 400 when the endpoint never deployed successfully.
         """
         record = self.require(name)
         if record.get("config") is None:
@@ -252,9 +238,11 @@ class ServingManager:
                                   "retry when its state is READY.", 5)
             raise ApiError("INVALID_STATE", f"Endpoint '{name}' has no ready config: its "
                            "deployment failed (see its served entity's state message).")
+        if entity is not None:
+            self._require_entity(record, entity, live_only=True)
         if not self.runtime.is_active(name):
             self._reactivate(name, record)
-        served = self.runtime.pick(name)
+        served = self.runtime.pick(name, entity)
         if served is None:
             raise unavailable(f"Endpoint '{name}' is being replaced; retry.", 1)
         served.limiter.last_activity = time.monotonic()
@@ -287,9 +275,9 @@ class ServingManager:
         return "\n".join(self.runtime.request_log(name, entity))
 
     @staticmethod
-    def _require_entity(record: dict[str, Any], entity: str) -> None:
+    def _require_entity(record: dict[str, Any], entity: str, live_only: bool = False) -> None:
         names = set()
-        for key in ("config", "pending_config"):
+        for key in ("config",) if live_only else ("config", "pending_config"):
             names.update(e["name"] for e in (record.get(key) or {}).get("served_entities", []))
         if entity not in names:
             raise not_found(f"Served model '{entity}' does not exist on endpoint "
@@ -333,7 +321,7 @@ class ServingManager:
             lines: list[str] = []
             self._live_logs[(name, entity["name"])] = lines
             try:
-                loaded[entity["name"]] = self._load_entity(entity, lines)
+                loaded[entity["name"]] = self._load_entity(entity, lines, name)
             except Exception as exc:  # the reason is shown to the user, nothing is raised
                 lines.append(f"ERROR: {exc}")
                 log.warning("deploy of %s/%s failed: %s", name, entity["name"], exc)
@@ -346,7 +334,10 @@ class ServingManager:
                 self._save_logs(name, generation, entity["name"], lines)
         self._finish(name, generation, loaded, None)
 
-    def _load_entity(self, entity: dict[str, Any], lines: list[str]) -> Any:
+    def _load_entity(self, entity: dict[str, Any], lines: list[str],
+                     endpoint: str | None = None) -> Any:
+        """Load the entity's model, or share the weights the live config already has loaded
+        for the same model version (a routes-only or sizing-only update loads nothing)."""
         def say(message: str) -> None:
             lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}")
 
@@ -359,6 +350,10 @@ class ServingManager:
         if reason:
             raise RuntimeError(reason)
         sizing = self.optimizer.sizing(desc)
+        live = self.runtime.loaded(endpoint, desc, entity["name"]) if endpoint else None
+        if live is not None:
+            say(f"{REUSED} {desc.full_name} version {desc.version} (no reload)")
+            return self.runtime.share(live, sizing, entity)
         return self.runtime.load(desc, sizing, entity, say)
 
     def _save_logs(self, name: str, generation: int, entity: str, lines: list[str]) -> None:
@@ -403,13 +398,3 @@ class ServingManager:
             self.store.put(conn, record)
             if failure is None:
                 self.runtime.activate(name, record["config"], loaded or {})
-
-
-def strip_private_entities(config: dict[str, Any] | None) -> None:
-    """Remove the ``_source`` bookkeeping from a config before it goes on the wire."""
-    if not config:
-        return
-    for key in ("served_entities", "served_models"):
-        for e in config.get(key, []):
-            e.pop("_source", None)
-

@@ -84,7 +84,9 @@ def test_deploy_waits_with_progress_and_is_idempotent(ws):
 
 def test_update_changes_the_sizing_and_conflicts_are_explained(ws):
     chunk = _chunk(ws)
-    ws.deploy("api-update", CHAT_MODEL, 1, timeout=600)
+    # the update in flight swaps the model, so it loads weights (a sizing-only update reuses
+    # the loaded ones and is done before the next call could conflict with it)
+    ws.deploy("api-update", EMBED_MODEL, 1, timeout=600)
     pending = ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 3 * chunk}, wait=False)
     assert pending.is_updating
     with pytest.raises(Conflict, match="already being updated"):

@@ -56,7 +56,8 @@ def prepare(server: ServerProcess, chunks: dict[str, int]) -> Targets:
     response = requests.put(f"{server.host}/api/2.1/unity-catalog/models/{CHAT}/aliases/{ALIAS}",
                             headers=server.headers, json={"version_num": 1}, timeout=30)
     assert response.status_code == 200, response.text
-    return Targets("fuzz-chat", "fuzz-embed", CHAT, "1", ALIAS, "smollm2_135m_instruct-1")
+    return Targets.of(server.host, server.token, "fuzz-chat", "fuzz-embed", CHAT, "1", ALIAS,
+                      "smollm2_135m_instruct-1")
 
 
 def main() -> int:

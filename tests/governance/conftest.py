@@ -3,14 +3,14 @@ real CLI (``pt-widgets local token create``) on its data dir while it runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from ..support import ServerProcess, server_env
+from ..support import ServerProcess, new_token, token_cli
+
+__all__ = ["new_token", "token_cli"]  # the tests import them from here
 
 
 @pytest.fixture(scope="package")
@@ -19,19 +19,6 @@ def gov_server(tmp_path_factory) -> Iterator[ServerProcess]:
                            env={"PT_WIDGETS_CALIBRATION_SECONDS": "2"}).start()
     yield server
     server.stop()
-
-
-def token_cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess:
-    """``pt-widgets local token ...`` on the server's data dir, as a user would run it."""
-    return subprocess.run([sys.executable, "-m", "pt_widgets.local", "token", *args,
-                           "--data-dir", str(server.data_dir)],
-                          capture_output=True, text=True, env=server_env(), timeout=120)
-
-
-def new_token(server: ServerProcess, user: str, comment: str = "") -> str:
-    done = token_cli(server, "create", "--user", user, "--comment", comment)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def client(server: ServerProcess, token: str) -> WorkspaceClient:

@@ -155,3 +155,37 @@ def test_a_token_limit_for_the_whole_endpoint(gw_server, upstream, callers, endp
     refused = ask(gw_server, gw_server.token, "second", "gw-tokens")
     assert refused.status_code == 429
     assert "1 tokens per minute for all callers together" in refused.json()["message"]
+
+
+def test_a_limit_put_through_the_ai_gateway_route_is_enforced(gw_server, upstream, callers,
+                                                              endpoint):
+    """``w.serving_endpoints.put_ai_gateway`` (the wire layer's route) stores the config where
+    the gateway reads it: the new limit refuses the next call, with no redeploy."""
+    admin = client(gw_server, gw_server.token)
+    entity = ServedEntityInput(name="upstream", external_model=ExternalModel(
+        provider=ExternalModelProvider.OPENAI, name=UPSTREAM_CHAT, task="llm/v1/chat",
+        openai_config=OpenAiConfig(openai_api_base=f"{upstream.host}/serving-endpoints",
+                                   openai_api_key_plaintext=upstream.token)))
+    admin.serving_endpoints.create_and_wait(
+        name="gw-put", config=EndpointCoreConfigInput(name="gw-put", served_entities=[entity]))
+    ben = callers["ben@example.com"]
+    admin.serving_endpoints.set_permissions(
+        serving_endpoint_id=admin.serving_endpoints.get(name="gw-put").id,
+        access_control_list=[ServingEndpointAccessControlRequest(
+            user_name="ben@example.com",
+            permission_level=ServingEndpointPermissionLevel.CAN_QUERY)])
+    assert ask(gw_server, ben, "before", "gw-put").status_code == 200
+    answer = admin.serving_endpoints.put_ai_gateway(
+        name="gw-put", rate_limits=[AiGatewayRateLimit(
+            calls=1, key=AiGatewayRateLimitKey.USER,
+            renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)],
+        usage_tracking_config=AiGatewayUsageTrackingConfig(enabled=True))
+    assert answer.rate_limits[0].calls == 1
+    assert ask(gw_server, ben, "first", "gw-put").status_code == 200
+    refused = ask(gw_server, ben, "second", "gw-put")
+    assert refused.status_code == 429, refused.text
+    assert "1 calls per minute for user ben@example.com" in refused.json()["message"]
+    assert ask(gw_server, gw_server.token, "admin", "gw-put").status_code == 200  # per user
+    stored = admin.serving_endpoints.get(name="gw-put")
+    assert stored.ai_gateway.rate_limits[0].calls == 1
+    assert stored.config.config_version == 1 and stored.pending_config is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import pt_widgets
-from pt_widgets.errors import NotFound, PermissionDenied
+from pt_widgets.errors import PermissionDenied, RateLimited
+from pt_widgets.transport import NO_RETRY
 
 from .conftest import UPSTREAM_CHAT, new_token
 
@@ -41,10 +42,18 @@ def test_secret_external_model_grant_and_revoke(gov_server, upstream, wss):
 
 
 def test_set_gateway_needs_the_ai_gateway_route(gov_server, wss):
+    """``set_gateway`` goes through ``PUT …/ai-gateway``; the limit it sets is enforced and
+    usage is tracked from then on."""
     alice, _ = wss
+    stored = alice.set_gateway("py-ext", calls_per_minute=1)
+    assert stored["rate_limits"][0]["calls"] == 1
     try:
-        alice.set_gateway("py-ext", calls_per_minute=100)
-    except NotFound as exc:  # the PUT .../ai-gateway route arrives with the wire-layer work
-        pytest.skip(f"PUT ai-gateway is not served by this build: {exc}")
-    frame = alice.usage("py-ext")
-    assert list(frame.columns)[:3] == ["databricks_request_id", "request_time", "endpoint_name"]
+        assert alice.chat("py-ext", "Say hi", max_tokens=4).text
+        with pytest.raises(RateLimited, match="1 calls per minute for user alice@example.com"):
+            alice.chat("py-ext", "Say hi again", max_tokens=4, retry=NO_RETRY)
+        frame = alice.usage("py-ext")
+        assert list(frame.columns)[:3] == ["databricks_request_id", "request_time",
+                                           "endpoint_name"]
+        assert list(frame["requester"])[:1] == ["alice@example.com"]
+    finally:
+        alice.set_gateway("py-ext")  # no limit: the module's endpoint serves on

@@ -51,6 +51,16 @@ class Targets:
     version: str
     alias: str
     served_model: str
+    endpoint_ids: tuple[str, ...] = ()  # the ids the permissions routes take
+
+    @classmethod
+    def of(cls, host: str, token: str, chat_endpoint: str, embed_endpoint: str, model: str,
+           version: str, alias: str, served_model: str) -> Targets:
+        """Targets with the endpoints' ids read from the server."""
+        ids = tuple(requests.get(f"{host}/api/2.0/serving-endpoints/{name}", timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"}).json()["id"]
+                    for name in (chat_endpoint, embed_endpoint))
+        return cls(chat_endpoint, embed_endpoint, model, version, alias, served_model, ids)
 
     def path_parameters(self, path: str) -> list[dict[str, str]]:
         """Sets of real path parameters for ``path`` ([] when it has none): all of them, and
@@ -66,8 +76,11 @@ class Targets:
             variants = [known]
         elif "get-model-optimization-info" in path:
             variants = [{"full_name": self.model, "version": self.version}]
+        elif "/permissions/" in path:
+            variants = [{"serving_endpoint_id": i} for i in self.endpoint_ids]
         else:
-            variants = [{"name": endpoint, "served_model_name": self.served_model}
+            variants = [{"name": endpoint, "served_model_name": self.served_model,
+                         "served_model": self.served_model}
                         for endpoint in (self.chat_endpoint, self.embed_endpoint)]
         names = re.findall(r"{(\w+)}", path)
         variants = [{k: v for k, v in known.items() if k in names} for known in variants]

@@ -25,7 +25,8 @@ def fuzz_targets(deployed) -> Targets:
                             "fuzz-alias", headers=server.headers, json={"version_num": 1},
                             timeout=30)
     assert response.status_code == 200, response.text
-    return Targets("fuzz-chat", "fuzz-embed", CHAT, "1", "fuzz-alias", "smollm2_135m_instruct-1")
+    return Targets.of(server.host, server.token, "fuzz-chat", "fuzz-embed", CHAT, "1",
+                      "fuzz-alias", "smollm2_135m_instruct-1")
 
 
 def test_the_document_declares_bodies_errors_and_auth(deployed):

@@ -20,12 +20,27 @@ ROUTES = [
 @pytest.mark.parametrize("method,path", ROUTES)
 @pytest.mark.parametrize("auth", [None, "Bearer wrong-token", "Basic Zm9vOmJhcg=="])
 def test_rejected_without_the_right_token(workspace, method, path, auth):
+    """Databricks' answers: a bearer token it does not know is 403 "Invalid access token."
+    (the SDK raises PermissionDenied); no bearer token at all is 401."""
     headers = {"Authorization": auth} if auth else {}
     response = requests.request(method, workspace.host + path, headers=headers, json={},
                                 timeout=10)
-    assert response.status_code == 401
-    assert response.json()["error_code"] == "UNAUTHENTICATED"
+    if auth and auth.startswith("Bearer"):
+        assert response.status_code == 403
+        assert response.json() == {"error_code": "403", "message": "Invalid access token."}
+    else:
+        assert response.status_code == 401
+        assert response.json()["error_code"] == "401"
     assert workspace.token not in response.text
+
+
+def test_sdk_raises_permission_denied_for_a_bad_token(workspace):
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import PermissionDenied
+
+    w = WorkspaceClient(host=workspace.host, token="dapi-not-the-token")
+    with pytest.raises(PermissionDenied, match="Invalid access token"):
+        w.serving_endpoints.list()
 
 
 def test_discovery_document_is_public(workspace):

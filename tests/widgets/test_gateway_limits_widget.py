@@ -2,8 +2,8 @@
 panel are stored by ``PUT .../ai-gateway`` and enforced by the workspace (a second user gets
 429 once his limit is spent), the switches round-trip, bad limits are one sentence.
 
-Needs the ``PUT /api/2.0/serving-endpoints/{name}/ai-gateway`` route (the wire-layer work);
-against a build without it, ``set_gateway`` fails with NOT_FOUND and so does this test.
+The panel writes through ``PUT /api/2.0/serving-endpoints/{name}/ai-gateway`` (the wire
+layer's route), which stores the config where the governance gateway reads it.
 """
 
 from __future__ import annotations

@@ -31,26 +31,26 @@ def logprobs_block(entries: list[dict[str, Any]] | None, wanted: bool) -> dict[s
     return {"content": list(entries or [])} if wanted else None
 
 
+def answer(kind: str, rid: str, created: int, model: str, choices: list[dict[str, Any]],
+           use: dict[str, int]) -> dict[str, Any]:
+    """The envelope every chat/completion answer and chunk shares (``schemas.queries``)."""
+    return {"id": rid, "object": kind, "created": created, "model": model, "choices": choices,
+            "usage": use}
+
+
+def choice(index: int, finish_reason: str | None, logprobs: dict[str, Any] | None,
+           **content: Any) -> dict[str, Any]:
+    """One choice: ``message``, ``delta`` or ``text`` between its index and finish reason."""
+    return {"index": index, **content, "finish_reason": finish_reason, "logprobs": logprobs}
+
+
 def chat_response(
     rid: str, created: int, model: str, choices: list[dict[str, Any]], use: dict[str, int]
 ) -> dict[str, Any]:
     """``choices`` items: index, text, finish_reason, logprobs (already shaped)."""
-    return {
-        "id": rid,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": c["index"],
-                "message": {"role": "assistant", "content": c["text"]},
-                "finish_reason": c["finish_reason"],
-                "logprobs": c["logprobs"],
-            }
-            for c in choices
-        ],
-        "usage": use,
-    }
+    return answer("chat.completion", rid, created, model, [
+        choice(c["index"], c["finish_reason"], c["logprobs"],
+               message={"role": "assistant", "content": c["text"]}) for c in choices], use)
 
 
 def chat_chunk(
@@ -63,37 +63,16 @@ def chat_chunk(
     logprobs: dict[str, Any] | None,
     use: dict[str, int],
 ) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [
-            {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": logprobs}
-        ],
-        "usage": use,
-    }
+    return answer("chat.completion.chunk", rid, created, model,
+                  [choice(index, finish_reason, logprobs, delta=delta)], use)
 
 
 def completion_response(
     rid: str, created: int, model: str, choices: list[dict[str, Any]], use: dict[str, int]
 ) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": c["index"],
-                "text": c["text"],
-                "finish_reason": c["finish_reason"],
-                "logprobs": c["logprobs"],
-            }
-            for c in choices
-        ],
-        "usage": use,
-    }
+    return answer("text_completion", rid, created, model, [
+        choice(c["index"], c["finish_reason"], c["logprobs"], text=c["text"])
+        for c in choices], use)
 
 
 def completion_chunk(
@@ -107,16 +86,8 @@ def completion_chunk(
     use: dict[str, int],
 ) -> dict[str, Any]:
     """OpenAI streams completions as ``text_completion`` objects holding one choice each."""
-    return {
-        "id": rid,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {"index": index, "text": text, "finish_reason": finish_reason, "logprobs": logprobs}
-        ],
-        "usage": use,
-    }
+    return answer("text_completion", rid, created, model,
+                  [choice(index, finish_reason, logprobs, text=text)], use)
 
 
 def embeddings_response(

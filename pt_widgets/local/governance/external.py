@@ -15,33 +15,24 @@ which are encrypted with the secrets key into the record's private part and neve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import invalid
 from ..runtime import ServedEntity
+from ..schemas.base import NAME_PATTERN, NAME_RULE
+from ..schemas.problems import shown
 from ..throughput import ScalingPolicy, ThroughputLimiter
-from ..validation import CONFIG_FIELDS, ENTITY_NAME_RE, check_fields, check_traffic, shown
-from . import current_caller
+from ..validation import check_traffic
+from . import ADMIN_NAME, current_caller
 from .upstream import UpstreamReplica
 from .vault import Vault, is_reference
 
 TASKS = ("llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings")
 PROVIDERS = ("openai", "custom")
 OPENAI_BASE = "https://api.openai.com/v1"
-EXTERNAL_MODEL_FIELDS = {
-    "provider", "name", "task", "openai_config", "custom_provider_config",
-    "ai21labs_config", "amazon_bedrock_config", "anthropic_config", "cohere_config",
-    "databricks_model_serving_config", "google_cloud_vertex_ai_config", "palm_config",
-}
-OPENAI_FIELDS = {
-    "openai_api_base", "openai_api_key", "openai_api_key_plaintext", "openai_api_type",
-    "openai_api_version", "openai_deployment_name", "openai_organization",
-    "microsoft_entra_client_id", "microsoft_entra_client_secret",
-    "microsoft_entra_client_secret_plaintext", "microsoft_entra_tenant_id",
-}
 UNLIMITED_TPS = 1e12  # the upstream has its own capacity; the gateway's limits still apply
-CREATOR = "local-user@localhost"
 
 
 @dataclass(frozen=True)
@@ -84,8 +75,11 @@ class ExternalModels:
     handles = staticmethod(is_external)
 
     def validate(self, config: dict[str, Any], where: str = "config") -> dict[str, Any]:
-        """Entities (each with ``_external``, ``_desc``, ``_sealed``) and traffic, or a 400."""
-        check_fields(config, CONFIG_FIELDS, where)
+        """Entities (each with ``_external``, ``_desc``, ``_sealed``) and traffic, or a 400.
+
+        ``config`` has passed ``schemas.serving.EndpointCoreConfigInput`` (so every
+        ``external_model`` has the ``ExternalModel`` shape); these are the rules across fields.
+        """
         raw_list = config.get("served_entities")
         if config.get("served_models"):
             raise invalid(f"'{where}.served_models' cannot hold external models: use "
@@ -103,12 +97,14 @@ class ExternalModels:
                                                                names)}
 
     def _entity(self, raw: Any, where: str) -> dict[str, Any]:
-        check_fields(raw, {"name", "external_model"}, where)
         model = raw.get("external_model")
         if model is None:
             raise invalid(f"'{where}' has no external_model, but another entity of this config "
                           "does: an endpoint serves external models or other models, not both.")
-        check_fields(model, EXTERNAL_MODEL_FIELDS, f"{where}.external_model")
+        extra = sorted(k for k in raw if k not in ("name", "external_model"))
+        if extra:
+            raise invalid(f"'{where}.{extra[0]}' does not apply to an external model: its "
+                          "server is named by external_model alone.")
         provider = model.get("provider")
         if provider not in PROVIDERS:
             raise invalid(f"'{where}.external_model.provider' {shown(provider)} is not served by "
@@ -127,15 +123,15 @@ class ExternalModels:
             echo["custom_provider_config"] = self._custom(model.get("custom_provider_config"),
                                                           where, sealed)
         name = raw.get("name") if raw.get("name") is not None else upstream_name
-        if not isinstance(name, str) or not ENTITY_NAME_RE.match(name):
-            raise invalid(f"'{where}.name' must be 1 to 63 letters, digits, '-' or '_' (got "
-                          f"{shown(name)}; the default is the external model's name).")
+        if not re.match(NAME_PATTERN, name):
+            raise invalid(f"'{where}.name' must be {NAME_RULE} (got {shown(name)}; the default "
+                          "is the external model's name).")
         return {"name": name, "_external": echo, "_sealed": sealed, "_where": where,
                 "_desc": ExternalDescriptor(task, f"{provider}:{upstream_name}")}
 
     def _openai(self, config: Any, where: str, sealed: dict[str, str]) -> dict[str, Any]:
         where = f"{where}.external_model.openai_config"
-        check_fields(config, OPENAI_FIELDS, where)
+        config = config or {}
         if config.get("openai_api_type") not in (None, "openai"):
             raise invalid(f"'{where}.openai_api_type' {shown(config['openai_api_type'])} is not "
                           "served locally: only 'openai' (an OpenAI-compatible server) is.")
@@ -147,21 +143,19 @@ class ExternalModels:
 
     def _custom(self, config: Any, where: str, sealed: dict[str, str]) -> dict[str, Any]:
         where = f"{where}.external_model.custom_provider_config"
-        check_fields(config, {"custom_provider_url", "api_key_auth", "bearer_token_auth"}, where)
+        config = config or {}
         echo: dict[str, Any] = {"custom_provider_url": http_url(
             config.get("custom_provider_url"), f"{where}.custom_provider_url")}
         api_key, bearer = config.get("api_key_auth"), config.get("bearer_token_auth")
         if api_key is not None and bearer is not None:
             raise invalid(f"'{where}' takes api_key_auth or bearer_token_auth, not both.")
         if api_key is not None:
-            check_fields(api_key, {"key", "value", "value_plaintext"}, f"{where}.api_key_auth")
             header = text(api_key.get("key"), f"{where}.api_key_auth.key")
             self._key(api_key, "value", f"{where}.api_key_auth", sealed, "api_key")
             echo["api_key_auth"] = {k: v for k, v in api_key.items()
                                     if k in ("key", "value") and v is not None}
             sealed["header"] = header
         if bearer is not None:
-            check_fields(bearer, {"token", "token_plaintext"}, f"{where}.bearer_token_auth")
             self._key(bearer, "token", f"{where}.bearer_token_auth", sealed, "api_key")
             echo["bearer_token_auth"] = {k: v for k, v in bearer.items()
                                          if k == "token" and v is not None}
@@ -194,7 +188,7 @@ class ExternalModels:
         return {
             "name": entity["name"],
             "external_model": entity["_external"],
-            "creator": caller.user_name if caller else CREATOR,
+            "creator": caller.user_name if caller else ADMIN_NAME,
             "creation_timestamp": created,
             "state": {"deployment": "DEPLOYMENT_CREATING",
                       "deployment_state_message": "Creating resources for served entity."},

@@ -11,25 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from ..errors import not_found
+from ..routes.common import WireRoute
+from ..schemas import permissions as p
 from .access import caller, governance
 from .permissions import DESCRIPTIONS, LEVELS
 
-
-class AccessControlRequest(BaseModel):
-    user_name: str | None = None
-    group_name: str | None = None
-    service_principal_name: str | None = None
-    permission_level: str | None = None
-
-
-class PermissionsRequest(BaseModel):
-    access_control_list: list[AccessControlRequest] = []
-
-
-router = APIRouter(prefix="/api/2.0/permissions/serving-endpoints", tags=["permissions"])
+router = APIRouter(prefix="/api/2.0/permissions/serving-endpoints", tags=["permissions"],
+                   route_class=WireRoute)
+ANSWER = {"response_model": p.ServingEndpointPermissions, "response_model_exclude_none": True}
 
 
 def endpoint_record(request: Request, endpoint_id: str, needed: str) -> dict[str, Any]:
@@ -44,36 +35,37 @@ def endpoint_record(request: Request, endpoint_id: str, needed: str) -> dict[str
     return record
 
 
-@router.get("/{endpoint_id}")
+@router.get("/{endpoint_id}", **ANSWER)
 def get_permissions(request: Request, endpoint_id: str) -> dict[str, Any]:
     record = endpoint_record(request, endpoint_id, "CAN_MANAGE")
     return governance(request).permissions.object_permissions(record)
 
 
-@router.get("/{endpoint_id}/permissionLevels")
+@router.get("/{endpoint_id}/permissionLevels",
+            response_model=p.GetServingEndpointPermissionLevelsResponse)
 def permission_levels(request: Request, endpoint_id: str) -> dict[str, Any]:
     endpoint_record(request, endpoint_id, "CAN_VIEW")
     return {"permission_levels": [{"permission_level": level, "description": DESCRIPTIONS[level]}
                                   for level in LEVELS]}
 
 
-def change(request: Request, endpoint_id: str, body: PermissionsRequest,
+def change(request: Request, endpoint_id: str, body: p.ServingEndpointPermissionsRequest,
            replace: bool) -> dict[str, Any]:
     record = endpoint_record(request, endpoint_id, "CAN_MANAGE")
     gov = governance(request)
     users = {u.user_name for u in gov.identities.users()}
-    acl = [entry.model_dump(exclude_none=True) for entry in body.access_control_list]
+    acl = body.given().get("access_control_list", [])
     gov.permissions.apply(record["id"], acl, users, replace)
     return gov.permissions.object_permissions(record)
 
 
-@router.put("/{endpoint_id}")
+@router.put("/{endpoint_id}", **ANSWER)
 def set_permissions(request: Request, endpoint_id: str,
-                    body: PermissionsRequest) -> dict[str, Any]:
+                    body: p.ServingEndpointPermissionsRequest) -> dict[str, Any]:
     return change(request, endpoint_id, body, replace=True)
 
 
-@router.patch("/{endpoint_id}")
+@router.patch("/{endpoint_id}", **ANSWER)
 def update_permissions(request: Request, endpoint_id: str,
-                       body: PermissionsRequest) -> dict[str, Any]:
+                       body: p.ServingEndpointPermissionsRequest) -> dict[str, Any]:
     return change(request, endpoint_id, body, replace=False)

@@ -1,8 +1,9 @@
 """HTTP routes of governance: tokens, the caller's SCIM identity, secrets.
 
 Paths and bodies are those databricks-sdk's ``w.tokens``, ``w.current_user`` and
-``w.secrets`` send. Request bodies are pydantic models (FastAPI documents them in the
-OpenAPI document); unknown fields are ignored, as Databricks does.
+``w.secrets`` send. Request and response bodies are the pydantic models of ``schemas/governance.py``
+(FastAPI documents them in the OpenAPI document); unknown fields are refused, as
+Databricks' JSON parser refuses them.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
 from ..errors import ApiError
+from ..routes.common import WireRoute
+from ..schemas import governance as g
 from . import Governance, User
 
-router = APIRouter(tags=["governance"])
+router = APIRouter(tags=["governance"], route_class=WireRoute)
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
@@ -32,46 +34,21 @@ def caller(request: Request) -> User:
 
 
 # -- tokens ---------------------------------------------------------------------------------
-class CreateToken(BaseModel):
-    comment: str | None = None
-    lifetime_seconds: int | None = None
-
-
-class TokenId(BaseModel):
-    token_id: str
-
-
-class TokenInfo(BaseModel):
-    token_id: str
-    comment: str
-    creation_time: int
-    expiry_time: int
-
-
-class CreatedToken(BaseModel):
-    token_value: str
-    token_info: TokenInfo
-
-
-class TokenList(BaseModel):
-    token_infos: list[TokenInfo]
-
-
-@router.post("/api/2.0/token/create", response_model=CreatedToken)
-def create_token(request: Request, body: CreateToken) -> dict[str, Any]:
+@router.post("/api/2.0/token/create", response_model=g.CreateTokenResponse)
+def create_token(request: Request, body: g.CreateTokenRequest) -> dict[str, Any]:
     value, info = governance(request).identities.create_token(
         caller(request), body.comment or "", body.lifetime_seconds)
     return {"token_value": value, "token_info": info.wire()}
 
 
-@router.get("/api/2.0/token/list", response_model=TokenList)
+@router.get("/api/2.0/token/list", response_model=g.ListPublicTokensResponse)
 def list_tokens(request: Request) -> dict[str, Any]:
     infos = governance(request).identities.tokens(caller(request))
     return {"token_infos": [i.wire() for i in infos]}
 
 
 @router.post("/api/2.0/token/delete")
-def delete_token(request: Request, body: TokenId) -> dict[str, Any]:
+def delete_token(request: Request, body: g.RevokeTokenRequest) -> dict[str, Any]:
     governance(request).identities.revoke(body.token_id, caller(request))
     return {}
 
@@ -89,60 +66,15 @@ def me(request: Request) -> dict[str, Any]:
 
 
 # -- secrets --------------------------------------------------------------------------------
-class CreateScope(BaseModel):
-    scope: str
-    initial_manage_principal: str | None = None
-    scope_backend_type: str | None = None
-
-
-class ScopeName(BaseModel):
-    scope: str
-
-
-class PutSecret(BaseModel):
-    scope: str
-    key: str
-    string_value: str | None = None
-    bytes_value: str | None = None
-
-    def __repr__(self) -> str:  # never show a value, not even in a traceback
-        return f"PutSecret(scope={self.scope!r}, key={self.key!r})"
-
-    __str__ = __repr__
-
-
-class SecretKey(BaseModel):
-    scope: str
-    key: str
-
-
-class Scope(BaseModel):
-    name: str
-    backend_type: str
-
-
-class ScopeList(BaseModel):
-    scopes: list[Scope]
-
-
-class SecretMetadata(BaseModel):
-    key: str
-    last_updated_timestamp: int
-
-
-class SecretList(BaseModel):
-    secrets: list[SecretMetadata]
-
-
 @router.post("/api/2.0/secrets/scopes/create")
-def create_scope(request: Request, body: CreateScope) -> dict[str, Any]:
+def create_scope(request: Request, body: g.CreateScope) -> dict[str, Any]:
     governance(request).vault.create_scope(caller(request), body.scope,
                                            body.initial_manage_principal,
                                            body.scope_backend_type)
     return {}
 
 
-@router.get("/api/2.0/secrets/scopes/list", response_model=ScopeList)
+@router.get("/api/2.0/secrets/scopes/list", response_model=g.ListScopesResponse)
 def list_scopes(request: Request) -> dict[str, Any]:
     caller(request)
     names = governance(request).vault.scopes()
@@ -150,19 +82,19 @@ def list_scopes(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/2.0/secrets/scopes/delete")
-def delete_scope(request: Request, body: ScopeName) -> dict[str, Any]:
+def delete_scope(request: Request, body: g.DeleteScope) -> dict[str, Any]:
     governance(request).vault.delete_scope(caller(request), body.scope)
     return {}
 
 
 @router.post("/api/2.0/secrets/put")
-def put_secret(request: Request, body: PutSecret) -> dict[str, Any]:
+def put_secret(request: Request, body: g.PutSecret) -> dict[str, Any]:
     governance(request).vault.put(caller(request), body.scope, body.key, body.string_value,
                                   body.bytes_value)
     return {}
 
 
-@router.get("/api/2.0/secrets/list", response_model=SecretList)
+@router.get("/api/2.0/secrets/list", response_model=g.ListSecretsResponse)
 def list_secrets(request: Request, scope: str = Query(...)) -> dict[str, Any]:
     found = governance(request).vault.list(caller(request), scope)
     return {"secrets": [{"key": s.key, "last_updated_timestamp": s.last_updated_timestamp}
@@ -170,7 +102,7 @@ def list_secrets(request: Request, scope: str = Query(...)) -> dict[str, Any]:
 
 
 @router.post("/api/2.0/secrets/delete")
-def delete_secret(request: Request, body: SecretKey) -> dict[str, Any]:
+def delete_secret(request: Request, body: g.DeleteSecret) -> dict[str, Any]:
     governance(request).vault.delete(caller(request), body.scope, body.key)
     return {}
 

@@ -14,12 +14,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from .. import openapi as oa
 from ..errors import ApiError, invalid, missing_model, missing_version
 from ..registry import BUILTIN_SCHEMAS, OWNER, Registry
+from ..schemas import catalog as c
+from ..schemas.serving import Empty
+from .common import WireRoute
 
-router = APIRouter(prefix="/api/2.1/unity-catalog", tags=["unity-catalog"])
+router = APIRouter(prefix="/api/2.1/unity-catalog", tags=["unity-catalog"],
+                   route_class=WireRoute)
 
+SPARSE = {"response_model_exclude_none": True}  # absent, not null, as Databricks answers
 MODELS_PAGE_IN_SCHEMA = 10_000
 MODELS_PAGE_DEFAULT = 100
 MODELS_PAGE_CAP = 1_000
@@ -137,7 +141,7 @@ def require_catalog(request: Request, name: str) -> set[str]:
     return catalogs[name]
 
 
-@router.get("/catalogs", responses=oa.ok(oa.CATALOG_LIST))
+@router.get("/catalogs", response_model=c.ListCatalogsResponse, **SPARSE)
 def list_catalogs(
     request: Request, max_results: int | None = None, page_token: str | None = None
 ) -> dict[str, Any]:
@@ -146,13 +150,13 @@ def list_catalogs(
     return with_token({"catalogs": [catalog_info(request, n) for n in page]}, nxt)
 
 
-@router.get("/catalogs/{name}", responses=oa.ok(oa.CATALOG))
+@router.get("/catalogs/{name}", response_model=c.CatalogInfo, **SPARSE)
 def get_catalog(request: Request, name: str) -> dict[str, Any]:
     require_catalog(request, name)
     return catalog_info(request, name)
 
 
-@router.get("/schemas", responses=oa.ok(oa.SCHEMA_LIST))
+@router.get("/schemas", response_model=c.ListSchemasResponse, **SPARSE)
 def list_schemas(
     request: Request,
     catalog_name: str | None = None,
@@ -166,7 +170,7 @@ def list_schemas(
     return with_token({"schemas": [schema_info(request, catalog_name, s) for s in page]}, nxt)
 
 
-@router.get("/schemas/{full_name}", responses=oa.ok(oa.SCHEMA_INFO))
+@router.get("/schemas/{full_name}", response_model=c.SchemaInfo, **SPARSE)
 def get_schema(request: Request, full_name: str) -> dict[str, Any]:
     catalog, schema = split_full_name(full_name, 2, "full_name")
     if schema not in require_catalog(request, catalog):
@@ -221,7 +225,7 @@ def require_model(request: Request, full_name: str):
     return model
 
 
-@router.get("/models", responses=oa.ok(oa.MODEL_LIST))
+@router.get("/models", response_model=c.ListRegisteredModelsResponse, **SPARSE)
 def list_models(
     request: Request,
     catalog_name: str | None = None,
@@ -247,7 +251,7 @@ def list_models(
     return with_token({"registered_models": [model_info(request, r) for r in rows]}, nxt)
 
 
-@router.get("/models/{full_name}", responses=oa.ok(oa.MODEL))
+@router.get("/models/{full_name}", response_model=c.RegisteredModelInfo, **SPARSE)
 def get_model(request: Request, full_name: str, include_aliases: bool = False) -> dict[str, Any]:
     model = require_model(request, full_name)
     row = (model.name, model.creation_timestamp, model.last_updated_timestamp, model.description)
@@ -280,7 +284,7 @@ def version_info(request: Request, mv, aliases: dict[str, Any] | None) -> dict[s
     return info
 
 
-@router.get("/models/{full_name}/versions", responses=oa.ok(oa.VERSION_LIST))
+@router.get("/models/{full_name}/versions", response_model=c.ListModelVersionsResponse, **SPARSE)
 def list_versions(
     request: Request,
     full_name: str,
@@ -300,7 +304,7 @@ def parse_version(version: str) -> int:
     return int(version)
 
 
-@router.get("/models/{full_name}/versions/{version}", responses=oa.ok(oa.MODEL_VERSION))
+@router.get("/models/{full_name}/versions/{version}", response_model=c.ModelVersionInfo, **SPARSE)
 def get_version(
     request: Request, full_name: str, version: str, include_aliases: bool = False
 ) -> dict[str, Any]:
@@ -311,7 +315,7 @@ def get_version(
     return version_info(request, mv, (model.aliases or {}) if include_aliases else None)
 
 
-@router.get("/models/{full_name}/aliases/{alias}", responses=oa.ok(oa.MODEL_VERSION))
+@router.get("/models/{full_name}/aliases/{alias}", response_model=c.ModelVersionInfo, **SPARSE)
 def get_by_alias(
     request: Request, full_name: str, alias: str, include_aliases: bool = False
 ) -> dict[str, Any]:
@@ -324,19 +328,13 @@ def get_by_alias(
     return version_info(request, mv, (model.aliases or {}) if include_aliases else None)
 
 
-@router.put("/models/{full_name}/aliases/{alias}", openapi_extra=oa.body(oa.SET_ALIAS),
-            responses=oa.ok(oa.ALIAS))
-async def set_alias(request: Request, full_name: str, alias: str) -> dict[str, Any]:
+@router.put("/models/{full_name}/aliases/{alias}", response_model=c.RegisteredModelAlias, **SPARSE)
+def set_alias(request: Request, full_name: str, alias: str,
+              body: c.SetRegisteredModelAliasRequest) -> dict[str, Any]:
     from mlflow.exceptions import MlflowException
 
-    from ..validation import check_fields
-    from .common import json_body
-
     require_model(request, full_name)
-    body = check_fields(await json_body(request), {"version_num"}, "request")
-    version = body.get("version_num")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise invalid("'version_num' must be a positive integer.")
+    version = body.version_num
     if registry(request).get_version(full_name, version) is None:
         raise missing_version(full_name, version)
     try:
@@ -346,7 +344,7 @@ async def set_alias(request: Request, full_name: str, alias: str) -> dict[str, A
     return alias_list(full_name, {alias: version})[0]
 
 
-@router.delete("/models/{full_name}/aliases/{alias}", responses=oa.ok(oa.EMPTY))
+@router.delete("/models/{full_name}/aliases/{alias}", response_model=Empty, **SPARSE)
 def delete_alias(request: Request, full_name: str, alias: str) -> dict[str, Any]:
     model = require_model(request, full_name)
     if alias not in (model.aliases or {}):

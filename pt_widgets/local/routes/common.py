@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
 from ..errors import ApiError, invalid
 
@@ -65,3 +67,24 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
     return body
+
+
+class WireRoute(APIRoute):
+    """A route whose JSON body is read by :func:`json_body` before FastAPI validates it.
+
+    FastAPI's own parser takes NaN, Infinity and any depth, and reports broken JSON as a
+    validation error; this one answers those the Databricks way (``MALFORMED_REQUEST``
+    naming what broke) and hands FastAPI the parsed object, which the route's pydantic
+    model then validates (a failure there is an ``INVALID_PARAMETER_VALUE``).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def parse_then_handle(request: Request) -> Response:
+            request._json = await json_body(request)  # what Request.json() returns from now on
+            return await handler(request)
+
+        return parse_then_handle

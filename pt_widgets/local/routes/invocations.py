@@ -19,10 +19,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import openapi as oa
 from ..errors import ApiError, invalid, rate_limited
 from ..governance.access import endpoint_access  # governance hook
 from ..runtime import ServedEntity
+from ..schemas import queries as q
+from ..schemas.document import request_body
 from ..throughput import Admission, RateLimited
 from .common import json_body
 
@@ -70,13 +71,14 @@ def usage_tokens(result: dict[str, Any]) -> tuple[int, int]:
     return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
 
-async def invoke(request: Request, name: str, body: dict[str, Any]) -> Response:
+async def invoke(request: Request, name: str, body: dict[str, Any],
+                 entity: str | None = None) -> Response:
     workspace = request.app.state.workspace
     started = time.perf_counter()
     ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
         getattr(request.state, "endpoint_record", None) or workspace.store.get(name),
         getattr(request.state, "user", None))
-    served = await run_in_threadpool(workspace.serving.served_entity, name)
+    served = await run_in_threadpool(workspace.serving.served_entity, name, entity)
     metrics = workspace.runtime.metrics_for(name)
     status, tokens, answer = 200, (0, 0), None
     try:
@@ -163,10 +165,24 @@ def sse_error(exc: ApiError) -> bytes:
     return f"data: {json.dumps(exc.body())}\n\n".encode()
 
 
-@router.post("/serving-endpoints/{name}/invocations", openapi_extra=oa.body(oa.INVOCATION),
-             responses=oa.QUERY_RESPONSES)
+ANSWERS = {200: {"description": "The answer, or its SSE stream when 'stream' is true.",
+                 "model": q.ChatCompletion | q.Completion | q.EmbeddingsResponse,
+                 "content": {"text/event-stream": {"schema": {"type": "string",
+                                                              "pattern": "^data: "}}}}}
+ANY_QUERY = request_body(q.ChatCompletionRequest, q.CompletionRequest, q.EmbeddingsRequest)
+
+
+@router.post("/serving-endpoints/{name}/invocations", openapi_extra=ANY_QUERY,
+             responses=ANSWERS)
 async def invocations(request: Request, name: str) -> Response:
     return await invoke(request, name, await json_body(request))
+
+
+@router.post("/serving-endpoints/{name}/served-models/{served_model}/invocations",
+             openapi_extra=ANY_QUERY, responses=ANSWERS)
+async def served_model_invocations(request: Request, name: str, served_model: str) -> Response:
+    """A query to one served entity of the endpoint, whatever the traffic split says."""
+    return await invoke(request, name, await json_body(request), served_model)
 
 
 def endpoint_from_model(body: dict[str, Any]) -> str:
@@ -176,38 +192,35 @@ def endpoint_from_model(body: dict[str, Any]) -> str:
     return model
 
 
-@router.post("/serving-endpoints/chat/completions",
-             openapi_extra=oa.body(oa.with_model(oa.CHAT)), responses=oa.QUERY_RESPONSES)
-async def openai_chat(request: Request) -> Response:
-    body = await json_body(request)
-    name = endpoint_from_model(body)
-    if "messages" not in body:
-        raise invalid("'messages' is required for chat completions.")
-    return await invoke(request, name, body)
+OPENAI_ROUTES = {  # path under /serving-endpoints: (what it is, its required field, its shape)
+    "chat/completions": ("chat completions", "messages", q.OpenAIChatRequest),
+    "completions": ("completions", "prompt", q.OpenAICompletionRequest),
+    "embeddings": ("embeddings", "input", q.OpenAIEmbeddingsRequest),
+}
 
 
-@router.post("/serving-endpoints/completions",
-             openapi_extra=oa.body(oa.with_model(oa.COMPLETIONS)), responses=oa.QUERY_RESPONSES)
-async def openai_completions(request: Request) -> Response:
-    body = await json_body(request)
-    name = endpoint_from_model(body)
-    if "prompt" not in body:
-        raise invalid("'prompt' is required for completions.")
-    return await invoke(request, name, body)
+def openai_route(what: str, required: str):
+    """The OpenAI-style route: the endpoint is named by ``model`` in the body."""
+
+    async def route(request: Request) -> Response:
+        body = await json_body(request)
+        name = endpoint_from_model(body)
+        if required not in body:
+            raise invalid(f"'{required}' is required for {what}.")
+        return await invoke(request, name, body)
+
+    return route
 
 
-@router.post("/serving-endpoints/embeddings",
-             openapi_extra=oa.body(oa.with_model(oa.EMBEDDINGS)), responses=oa.QUERY_RESPONSES)
-async def openai_embeddings(request: Request) -> Response:
-    body = await json_body(request)
-    name = endpoint_from_model(body)
-    if "input" not in body:
-        raise invalid("'input' is required for embeddings.")
-    return await invoke(request, name, body)
+for path, (what, required, shape) in OPENAI_ROUTES.items():
+    router.add_api_route(f"/serving-endpoints/{path}", openai_route(what, required),
+                         methods=["POST"], name=f"openai_{required}", responses=ANSWERS,
+                         openapi_extra=request_body(shape))
 
 
 @router.get("/api/2.0/serving-endpoints/{name}/metrics", response_class=PlainTextResponse,
-            responses=oa.ok({"type": "string"}, "text/plain"))
+            responses={200: {"description": "Prometheus text exposition.",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def endpoint_metrics(request: Request, name: str) -> Response:
     workspace = request.app.state.workspace
     workspace.serving.require(name)
