@@ -1,19 +1,28 @@
 """Serving benchmark (a script, not a test): run ``python tests/benchmarks/bench_serving.py``.
 
 Prints, from one run on this machine:
-- chat output tokens/s at concurrency 1, 4, 8 against (a) the local workspace over HTTP,
-  (b) ``mlflow models serve`` of the same weights logged with MLflow, (c) in-process
-  batched ``generate`` (the ceiling), with the ratios a/b and a/c;
-- embeddings/s over HTTP against in-process ``encode``;
-- delivered tokens/s against the provisioned rate under 2x overload, and the 429 share.
-Targets (issue #3): a >= 3x b and a >= 0.85x c at concurrency 8; embeddings >= 0.85x;
-delivered within +-10% of provisioned with the excess answered 429.
+- chat output tokens/s and time to first token (p50/p95) at concurrency 1, 4, 8, 16 for
+  (a) the local workspace over HTTP (streamed), (b) ``mlflow models serve`` of the same
+  weights logged with MLflow (the peer; not streamed, so its TTFT is the whole latency),
+  (c) in-process llama.cpp on the same GGUF (concurrency 1: llama-cpp-python's own
+  ``Llama`` single stream; above: the workspace's llama.cpp engine without HTTP),
+  (d) in-process torch int8 (``quantize_dynamic``) and (e) fp32 batched ``generate``;
+- the quality check of every engine against torch fp32: greedy continuations of a fixed
+  prompt set by fp32, then each engine teacher-forced over them: token agreement (its argmax
+  equals fp32's token) and mean |delta logprob| of fp32's tokens (pass: >= 90 %, <= 0.1);
+- embeddings/s over HTTP (base64, 64 texts per request) against in-process ``encode``;
+- delivered tokens/s against the provisioned rate under 2x overload, and the 429 share;
+- the calibrated chunk (tokens/s of one replica) the workspace reports.
+Targets (issue #12): a >= 0.8x c at concurrency 1; a >= 0.85x the best quality-passing
+in-process figure and >= 10x b at 8; embeddings >= 0.85x; delivered within +-10%.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures
+import json
 import os
 import socket
 import subprocess
@@ -41,51 +50,93 @@ PROMPTS = [
     "Tell me everything you know about the history of bread.",
 ]
 NEW_TOKENS = 64
+LEVELS = (1, 4, 8, 16)
+QUALITY_PROMPTS = [
+    "What is Apache Spark?",
+    "Write a haiku about the sea.",
+    "Give me three tips for writing clean Python code.",
+    "Why is the sky blue?",
+    "Summarise the plot of Hamlet in two sentences.",
+    "What does a data engineer do?",
+    "Explain what a vector database is.",
+    "Name a few uses of machine learning in retail.",
+]
+QUALITY_TOKENS = 32
 SENTENCES = [f"Sentence number {i} about data, models and serving throughput." for i in range(64)]
 
 
-def run_clients(concurrency: int, seconds: float, call) -> tuple[int, int, float]:
-    """``concurrency`` threads call ``call(i)`` until the deadline; -> (tokens, ok, elapsed)."""
+def run_clients(concurrency: int, seconds: float, call) -> tuple[int, int, float, list[float]]:
+    """``concurrency`` threads call ``call(i)`` until the deadline.
+
+    ``call`` returns (tokens, ttft seconds); -> (tokens, ok requests, elapsed, ttfts).
+    """
     deadline = time.perf_counter() + seconds
     totals = [0, 0]
+    ttfts: list[float] = []
     lock = threading.Lock()
 
     def worker(k: int) -> None:
         i = k
         while time.perf_counter() < deadline:
-            tokens = call(i)
+            tokens, ttft = call(i)
             with lock:
                 totals[0] += tokens
                 totals[1] += 1 if tokens else 0
+                if tokens:
+                    ttfts.append(ttft)
             i += concurrency
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(worker, range(concurrency)))
-    return totals[0], totals[1], time.perf_counter() - started
+    return totals[0], totals[1], time.perf_counter() - started, ttfts
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def local_chat(server: ServerProcess, endpoint: str):
-    def call(i: int) -> int:
-        r = requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
-                          headers=server.headers, timeout=300,
-                          json={"messages": [{"role": "user", "content": PROMPTS[i % 4]}],
-                                "max_tokens": NEW_TOKENS, "temperature": 0.7})
-        return r.json()["usage"]["completion_tokens"] if r.status_code == 200 else 0
+    """Streamed chat over HTTP: tokens from the last chunk's usage, TTFT at the first text."""
+
+    def call(i: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        ttft, tokens = 0.0, 0
+        with requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
+                           headers=server.headers, timeout=300, stream=True,
+                           json={"messages": [{"role": "user", "content": PROMPTS[i % 4]}],
+                                 "max_tokens": NEW_TOKENS, "temperature": 0.7,
+                                 "stream": True}) as r:
+            if r.status_code != 200:
+                return 0, 0.0
+            for line in r.iter_lines():
+                if not line.startswith(b"data: ") or line == b"data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                if not ttft and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                    ttft = time.perf_counter() - started
+                if chunk.get("usage"):
+                    tokens = chunk["usage"]["completion_tokens"]
+        return tokens, ttft
+
     return call
 
 
 def mlflow_chat(port: int):
-    def call(i: int) -> int:
+    def call(i: int) -> tuple[int, float]:
+        started = time.perf_counter()
         r = requests.post(f"http://127.0.0.1:{port}/invocations", timeout=600,
                           json={"messages": [{"role": "user", "content": PROMPTS[i % 4]}],
                                 "max_tokens": NEW_TOKENS, "temperature": 0.7})
         if r.status_code != 200:
-            return 0
+            return 0, 0.0
         body = r.json()
         body = body[0] if isinstance(body, list) else body
         body = body.get("predictions", [body])[0] if "predictions" in body else body
-        return body["usage"]["completion_tokens"]
+        return body["usage"]["completion_tokens"], time.perf_counter() - started
     return call
 
 
@@ -101,14 +152,22 @@ def converted_dir() -> str:
     return gguf_cache_path(source, cache)
 
 
-def in_process_ceiling(concurrency: int, path: str) -> float:
-    """Output tokens/s of one batched ``generate`` of ``concurrency`` prompts (64 tokens)."""
+def load_torch(path: str, int8: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(path)
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    if int8:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
+    return model, tok
+
+
+def torch_batched(concurrency: int, model, tok) -> float:
+    """Output tokens/s of one batched ``generate`` of ``concurrency`` prompts (64 tokens)."""
+    import torch
+
     texts = [tok.apply_chat_template([{"role": "user", "content": PROMPTS[i % 4]}],
                                      tokenize=False, add_generation_prompt=True)
              for i in range(concurrency)]
@@ -120,6 +179,104 @@ def in_process_ceiling(concurrency: int, path: str) -> float:
                        do_sample=True, temperature=0.7, pad_token_id=tok.pad_token_id)
         elapsed = time.perf_counter() - started
     return concurrency * NEW_TOKENS / elapsed
+
+
+def gguf_path() -> str:
+    from pt_widgets.local.registry import BUILTIN_MODELS, builtin_source_path
+
+    model = BUILTIN_MODELS[0]
+    return os.path.join(str(builtin_source_path(model)), model.filename)
+
+
+def llama_single_stream(seconds: float) -> float:
+    """llama-cpp-python's own ``Llama`` on the GGUF: one stream, all cores (the baseline)."""
+    from llama_cpp import Llama
+
+    from pt_widgets.local.engine.llamacpp import default_threads
+
+    llm = Llama(model_path=gguf_path(), n_ctx=2048, n_threads=default_threads(), verbose=False)
+    tokens, started, i = 0, time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        out = llm.create_chat_completion([{"role": "user", "content": PROMPTS[i % 4]}],
+                                         max_tokens=NEW_TOKENS, temperature=0.7)
+        tokens += out["usage"]["completion_tokens"]
+        i += 1
+    elapsed = time.perf_counter() - started
+    llm.close()
+    return tokens / elapsed
+
+
+def engine_in_process(levels, seconds: float) -> dict[int, tuple[float, list[float]]]:
+    """The workspace's llama.cpp engine without HTTP: tokens/s and TTFTs per level."""
+    from pt_widgets.local.engine import ModelSource, load_replica
+    from pt_widgets.local.registry import BUILTIN_MODELS, builtin_source_path
+
+    model = BUILTIN_MODELS[0]
+    source = ModelSource(kind="gguf", path=str(builtin_source_path(model)), task=model.task,
+                         filename=model.filename)
+    replica = load_replica(source, os.environ["PT_WIDGETS_MODEL_CACHE"], engine="llama.cpp")
+
+    async def level(c: int) -> tuple[float, list[float]]:
+        tokens, ttfts = 0, []
+        deadline = time.perf_counter() + seconds
+
+        async def client(k: int) -> None:
+            nonlocal tokens
+            i = k
+            while time.perf_counter() < deadline:
+                started, first = time.perf_counter(), 0.0
+                body = {"messages": [{"role": "user", "content": PROMPTS[i % 4]}],
+                        "max_tokens": NEW_TOKENS, "temperature": 0.7, "stream": True}
+                async for chunk in replica.chat_stream(body):
+                    if not first and chunk["choices"][0]["delta"].get("content"):
+                        first = time.perf_counter() - started
+                    used = chunk["usage"]["completion_tokens"]
+                tokens += used
+                ttfts.append(first)
+                i += c
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(c)))
+        return tokens / (time.perf_counter() - started), ttfts
+
+    try:
+        return {c: asyncio.run(level(c)) for c in levels}
+    finally:
+        replica.close()
+
+
+def quality(path: str) -> dict[str, tuple[float, float]]:
+    """Token agreement and mean |delta logprob| against fp32 greedy continuations."""
+    import numpy as np
+    import torch
+    from llama_cpp import Llama
+
+    model, tok = load_torch(path)
+    int8, _ = load_torch(path, int8=True)
+    llm = Llama(model_path=gguf_path(), n_ctx=512, logits_all=True, verbose=False)
+    stats = {"llama.cpp (Q4_1 GGUF)": [], "torch int8": []}
+    for prompt in QUALITY_PROMPTS:
+        text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                       add_generation_prompt=True)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(torch.tensor([ids]), max_new_tokens=QUALITY_TOKENS,
+                                 do_sample=False)[0].tolist()
+            full = torch.tensor([out])
+            ref = torch.log_softmax(model(full).logits[0].float(), -1)
+            q8 = torch.log_softmax(int8(full).logits[0].float(), -1)
+        llm.reset()
+        llm.eval(out)
+        lc = torch.log_softmax(torch.from_numpy(np.array(llm.scores[: len(out)],
+                                                         dtype=np.float32)), -1)
+        for name, logp in (("llama.cpp (Q4_1 GGUF)", lc), ("torch int8", q8)):
+            for k in range(len(ids), len(out)):
+                want = out[k]
+                stats[name].append((int(logp[k - 1].argmax()) == want,
+                                    abs(float(logp[k - 1, want]) - float(ref[k - 1, want]))))
+    llm.close()
+    return {name: (sum(a for a, _ in v) / len(v), sum(d for _, d in v) / len(v))
+            for name, v in stats.items()}
 
 
 def free_port() -> int:
@@ -164,12 +321,16 @@ print(info.model_uri)
 
 
 def embeddings_http(server: ServerProcess, endpoint: str, seconds: float) -> float:
-    def call(i: int) -> int:
-        texts = [SENTENCES[(i * 16 + j) % 64] for j in range(16)]
+    """64 texts per request, base64 vectors: the client-side cost of JSON floats is gone."""
+
+    def call(i: int) -> tuple[int, float]:
+        texts = [SENTENCES[(i * 64 + j) % 64] for j in range(64)]
         r = requests.post(f"{server.host}/serving-endpoints/{endpoint}/invocations",
-                          headers=server.headers, json={"input": texts}, timeout=120)
-        return len(r.json()["data"]) if r.status_code == 200 else 0
-    n, _, elapsed = run_clients(4, seconds, call)
+                          headers=server.headers, timeout=120,
+                          json={"input": texts, "encoding_format": "base64"})
+        return (len(r.json()["data"]) if r.status_code == 200 else 0), 0.0
+
+    n, _, elapsed, _ = run_clients(4, seconds, call)
     return n / elapsed
 
 
@@ -224,6 +385,10 @@ def overload(server: ServerProcess, seconds: float) -> dict[str, float]:
             "share_429": counts["429"] / max(1, total), "other": counts["other"]}
 
 
+def fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
@@ -231,48 +396,72 @@ def main() -> int:
     args = parser.parse_args()
     path = converted_dir()
     work = Path(tempfile.mkdtemp(prefix="pt-bench-"))
-    rows = []
     server = ServerProcess(work / "ws").start()
+    http: dict[int, tuple[float, list[float]]] = {}
+    peer: dict[int, tuple[float, list[float]]] = {}
     try:
+        chunk = optimization_info(server, CHAT)["throughput_chunk_size"]
         deploy(server, "bench-chat", CHAT, 40, 40)  # generous: measures serving, not limits
-        local = {c: run_clients(c, args.seconds, local_chat(server, "bench-chat"))
-                 for c in (1, 4, 8)}
-        local = {c: t / e for c, (t, _, e) in local.items()}
-        mlflow_tps = {}
+        for c in LEVELS:
+            t, _, e, ttfts = run_clients(c, args.seconds, local_chat(server, "bench-chat"))
+            http[c] = (t / e, ttfts)
         if not args.skip_mlflow:
             proc, port = start_mlflow_serve(path, work)
             try:
-                for c in (1, 4, 8):
-                    t, _, e = run_clients(c, args.seconds, mlflow_chat(port))
-                    mlflow_tps[c] = t / e
+                for c in LEVELS:
+                    t, _, e, ttfts = run_clients(c, args.seconds, mlflow_chat(port))
+                    peer[c] = (t / e, ttfts)
             finally:
                 proc.terminate()
                 proc.wait(30)
-        ceiling = {c: in_process_ceiling(c, path) for c in (1, 4, 8)}
-        for c in (1, 4, 8):
-            b = mlflow_tps.get(c)
-            rows.append((c, local[c], b, ceiling[c]))
         deploy(server, "bench-embed", EMBED, 20, 20)
         emb_http = embeddings_http(server, "bench-embed", args.seconds)
-        emb_local = embeddings_in_process(args.seconds)
         over = overload(server, max(20.0, args.seconds))
     finally:
         server.stop()
+    single = llama_single_stream(args.seconds)
+    engine = engine_in_process(LEVELS, args.seconds)
+    fp32_model, tok = load_torch(path)
+    fp32 = {c: torch_batched(c, fp32_model, tok) for c in LEVELS}
+    del fp32_model
+    int8_model, tok = load_torch(path, int8=True)
+    int8 = {c: torch_batched(c, int8_model, tok) for c in LEVELS}
+    del int8_model
+    emb_local = embeddings_in_process(args.seconds)
+    checks = quality(path)
+    passes = {name: agree >= 0.9 and delta <= 0.1 for name, (agree, delta) in checks.items()}
+    int8_ok, llama_ok = passes["torch int8"], passes["llama.cpp (Q4_1 GGUF)"]
 
-    print("\nchat output tokens/s (64 new tokens, temperature 0.7)")
-    print("| concurrency | (a) local workspace | (b) mlflow models serve | (c) in-process "
-          "batched | a/b | a/c |")
-    print("|---|---|---|---|---|---|")
-    for c, a, b, ceil in rows:
-        ab = f"{a / b:.2f}x" if b else "n/a"
-        bb = f"{b:.1f}" if b else "n/a"
-        print(f"| {c} | {a:.1f} | {bb} | {ceil:.1f} | {ab} | {a / ceil:.2f}x |")
+    print("\nquality against torch fp32 (greedy continuations, teacher-forced)")
+    print("| engine | token agreement | mean abs delta logprob | passes |")
+    print("|---|---|---|---|")
+    for name, (agree, delta) in checks.items():
+        print(f"| {name} | {agree:.1%} | {delta:.3f} | {'yes' if passes[name] else 'no'} |")
+    print("\nchat output tokens/s (64 new tokens, temperature 0.7); TTFT p50/p95 in ms")
+    print("| concurrency | (a) workspace HTTP | TTFT a | (b) mlflow serve | TTFT b "
+          "| (c) llama.cpp in process | TTFT c | (d) torch int8 | (e) torch fp32 "
+          "| a/c | a/best passing | a/b |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in LEVELS:
+        a, ta = http[c]
+        b, tb = peer.get(c, (None, []))
+        cc, tc = (single, []) if c == 1 else engine[c]
+        passing = [x for x, ok in ((cc, llama_ok), (int8[c], int8_ok), (fp32[c], True)) if ok]
+        best = max(passing)
+        ttf = lambda v: f"{pct(v, .5) * 1000:.0f}/{pct(v, .95) * 1000:.0f}" if v else "n/a"  # noqa: E731
+        ab = f"{a / b:.1f}x" if b else "n/a"
+        print(f"| {c} | {a:.1f} | {ttf(ta)} | {fmt(b)} | {ttf(tb)} | {cc:.1f} | {ttf(tc)} | "
+              f"{int8[c]:.1f} | {fp32[c]:.1f} | {a / cc:.2f}x | {a / best:.2f}x | {ab} |")
+    e1 = engine[1]
+    print(f"(the workspace's llama.cpp engine in process at concurrency 1: {e1[0]:.1f} tokens/s, "
+          f"TTFT {pct(e1[1], .5) * 1000:.0f}/{pct(e1[1], .95) * 1000:.0f} ms)")
     print(f"\nembeddings/s: HTTP {emb_http:.1f}, in-process {emb_local:.1f}, "
           f"ratio {emb_http / emb_local:.2f}x")
     print(f"\n2x overload: provisioned {over['provisioned']} tokens/s, offered "
           f"{over['offered']}, delivered {over['delivered']:.1f} "
           f"({over['delivered'] / over['provisioned']:.2f}x provisioned), "
           f"429 share {over['share_429']:.0%}, other errors {over['other']}")
+    print(f"\ncalibrated chunk: {chunk} tokens/s")
     return 0
 
 

@@ -33,6 +33,39 @@ def smol(smol_logs: list[str]) -> Iterator[Replica]:
 
 
 @pytest.fixture(scope="session")
+def smol_torch(smol: Replica) -> Iterator[Replica]:
+    """The torch engine on the same GGUF (fp32 de-quantised), whatever ``smol`` runs on."""
+    if smol.engine == "torch":
+        yield smol
+        return
+    replica = load_replica(smol_source(), CACHE_DIR, engine="torch")
+    yield replica
+    replica.close()
+
+
+@pytest.fixture(scope="session")
+def smol_llama(smol: Replica) -> Iterator[Replica]:
+    """The llama.cpp engine on the GGUF (skipped only where llama-cpp-python is missing)."""
+    from pt_widgets.local.engine.llamacpp import available
+
+    if not available():
+        pytest.skip("llama-cpp-python is not installed")
+    if smol.engine == "llama.cpp":
+        yield smol
+        return
+    replica = load_replica(smol_source(), CACHE_DIR, engine="llama.cpp")
+    yield replica
+    replica.close()
+
+
+@pytest.fixture(params=["torch", "llama.cpp"])
+def engine_replica(request: pytest.FixtureRequest) -> Replica:
+    """Each engine in turn, for the properties both must hold."""
+    name = "smol_torch" if request.param == "torch" else "smol_llama"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="session")
 def minilm() -> Iterator[Replica]:
     src = ModelSource("sentence_transformers", minilm_path(), "llm/v1/embeddings", display_name="e")
     replica = load_replica(src, CACHE_DIR)

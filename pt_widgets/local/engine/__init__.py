@@ -10,7 +10,11 @@ Public interface (the serving layer codes against these names):
   ``embeddings``) batch concurrent requests on one worker thread.
 * :func:`measure_throughput` - tokens/s one replica serves under concurrent load.
 
-Batching design: ``generation.py`` (continuous batching) and ``embedding.py``.
+Generation engines share one interface and loop (``loop.py``: continuous batching, sampling,
+text, stop strings): ``llamacpp.py`` runs GGUF files as they are (the default for them when
+llama-cpp-python is installed), ``generation.py`` runs transformers models in torch (MLflow
+safetensors, and the fp32 reference). ``PT_WIDGETS_ENGINE`` (auto | torch | llama.cpp)
+overrides the choice. Embeddings: ``embedding.py``.
 """
 
 from .calibration import measure_throughput

@@ -25,10 +25,12 @@ from pt_widgets.local.errors import ApiError, invalid
 
 from . import responses as R
 from .embedding import EmbeddingEngine, EmbedJob
-from .generation import GenerationEngine, GenJob, RowUpdate
+from .generation import TorchEngine
+from .loop import GenerationEngine, GenJob, RowUpdate
 from .sources import (
     ModelSource,
     convert_gguf,
+    gguf_tokenizer,
     inspect_source,
     load_causal_lm,
     load_sentence_transformer,
@@ -44,6 +46,15 @@ from .validation import (
 )
 
 EMBEDDINGS = "llm/v1/embeddings"
+#: Which engine serves generative models: "auto" (``GGUF_ENGINE`` for GGUF files when
+#: llama-cpp-python is installed, torch otherwise), "torch" or "llama.cpp".
+ENGINE_ENV = "PT_WIDGETS_ENGINE"
+ENGINES = ("auto", "torch", "llama.cpp")
+#: The engine "auto" picks for GGUF files. torch for now: llama.cpp on the Q4_1 file answers
+#: the quickstart's greedy question differently from the fp32 reference ("L'Étoile, ..."
+#: instead of "The capital of France is Paris."); it becomes the default once the quality
+#: check of ``tests/benchmarks/bench_serving.py`` passes. PT_WIDGETS_ENGINE=llama.cpp opts in.
+GGUF_ENGINE = "torch"
 
 
 class Replica:
@@ -77,12 +88,18 @@ class Replica:
         engine = self._gen or self._emb
         return engine.stats if engine is not None else {}
 
+    @property
+    def engine(self) -> str:
+        """Which engine runs the model ("llama.cpp", "torch" or "sentence-transformers")."""
+        return self._gen.name if self._gen is not None else "sentence-transformers"
+
     def close(self) -> None:
         """Stop the worker thread and drop the model so its memory can be reclaimed."""
-        for engine in (self._gen, self._emb):
-            if engine is not None:
-                engine.close()
-                engine.model = None
+        if self._gen is not None:
+            self._gen.close()
+        if self._emb is not None:
+            self._emb.close()
+            self._emb.model = None
         self._gen = self._emb = None
 
     # -- request preparation ------------------------------------------------------------------
@@ -361,52 +378,128 @@ def _loaded(params: int, started: float) -> str:
     return f"Loaded {params / 1e6:.1f}M parameters in {time.monotonic() - started:.1f} s"
 
 
+def choose_engine(source: ModelSource, engine: str | None = None) -> str:
+    """The engine for a generative source: llama.cpp runs GGUF files, torch everything else."""
+    from . import llamacpp
+
+    wanted = engine or os.environ.get(ENGINE_ENV) or "auto"
+    if wanted not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV} must be one of {ENGINES}, got {wanted!r}.")
+    if wanted == "auto":
+        gguf = source.kind == "gguf" and llamacpp.available()
+        return GGUF_ENGINE if gguf else "torch"
+    if wanted == "llama.cpp" and source.kind != "gguf":
+        raise ValueError("The llama.cpp engine serves GGUF files only.")
+    return wanted
+
+
 def load_replica(
-    source: ModelSource, cache_dir: str, log: Callable[[str], None] = lambda s: None
+    source: ModelSource,
+    cache_dir: str,
+    log: Callable[[str], None] = lambda s: None,
+    engine: str | None = None,
 ) -> Replica:
     """Load a model and start its worker thread.
 
-    GGUF files are converted once into ``cache_dir`` (see ``sources.convert_gguf``); every
-    later load reads the cached fp32 safetensors. ``log`` receives human-readable progress
-    lines, shown as the endpoint's build logs.
+    Generative GGUF sources run on llama.cpp (see :func:`choose_engine`); with torch, GGUF
+    files are converted once into ``cache_dir`` (see ``sources.convert_gguf``) and later
+    loads read the cached fp32 safetensors. ``log`` receives human-readable progress lines,
+    shown as the endpoint's build logs.
     """
     threads = _cpu_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     info = inspect_source(source)
+    if source.task == EMBEDDINGS:
+        return _load_embeddings(source, cache_dir, log, info, threads)
+    info["engine"] = choose_engine(source, engine)
+    if info["engine"] == "llama.cpp":
+        return _load_llamacpp(source, cache_dir, log, info)
+    return _load_torch(source, cache_dir, log, info, threads)
+
+
+def _load_embeddings(
+    source: ModelSource, cache_dir: str, log: Callable[[str], None], info: dict, threads: int
+) -> Replica:
+    resolved = resolve(source, cache_dir)
+    started = time.monotonic()
+    log(f"Loading {info['model_type']} model from {resolved.model_dir} ({threads} CPU threads)")
+    st = load_sentence_transformer(resolved)
+    ctx = int(st.max_seq_length or info["context_length"])
+    log(_loaded(parameter_count(st), started))
+    engine = EmbeddingEngine(st, name=source.display_name or "embeddings")
+    engine.encode(["warm-up"])
+    log(
+        f"Ready: {source.task}, {st.get_embedding_dimension()} dimensions, "
+        f"max {ctx} tokens per input"
+    )
+    return Replica(
+        source,
+        ctx,
+        info["model_type"],
+        tokenizer=copy.deepcopy(st.tokenizer),
+        embedder=engine,
+        info=info,
+    )
+
+
+def _ready_line(source: ModelSource, info: dict, engine: str) -> str:
+    ctx = int(info["context_length"])
+    note = ""
+    if ctx < info["native_context_length"]:
+        note = f" (model supports {info['native_context_length']}; capped for CPU serving)"
+    return f"Ready: {source.task} on {engine}, context length {ctx} tokens{note}"
+
+
+def _load_llamacpp(
+    source: ModelSource, cache_dir: str, log: Callable[[str], None], info: dict
+) -> Replica:
+    from .llamacpp import LlamaCppEngine
+
+    tok = gguf_tokenizer(source, cache_dir, log)
+    if source.task == "llm/v1/chat" and not getattr(tok, "chat_template", None):
+        raise ValueError("The tokenizer has no chat template, so it cannot serve llm/v1/chat.")
+    path = os.path.join(source.path, source.filename or "")
+    started = time.monotonic()
+    gen = LlamaCppEngine(path, tok, label=source.display_name or "llm")
+    log(
+        f"{_loaded(gen.n_params, started)} from {source.filename} with llama.cpp "
+        f"({gen.threads} threads, {gen.kv_cells} KV cells)"
+    )
+    _warm_up(gen, tok)
+    log(_ready_line(source, info, "llama.cpp"))
+    return Replica(source, info["context_length"], info["model_type"], tokenizer=tok,
+                   generator=gen, info=info)  # fmt: skip
+
+
+def _warm_up(gen: GenerationEngine, tok: Any) -> None:
+    """One tiny generation, so first allocations are not paid by the first request."""
+    done = threading.Event()
+
+    def emit(item: Any) -> None:
+        if isinstance(item, BaseException) or any(u.finish_reason for u in item):
+            done.set()
+
+    ids = [tok.bos_token_id or 0]
+    gen.submit(GenJob([ids], [SamplingParams(max_tokens=1, temperature=0.0)], 1, emit))
+    done.wait(60)
+
+
+def _load_torch(
+    source: ModelSource, cache_dir: str, log: Callable[[str], None], info: dict, threads: int
+) -> Replica:
     if source.kind == "gguf":
         convert_gguf(source, cache_dir, log)
     resolved = resolve(source, cache_dir)
     started = time.monotonic()
     log(f"Loading {info['model_type']} model from {resolved.model_dir} ({threads} CPU threads)")
-    if resolved.kind == "sentence_transformer":
-        st = load_sentence_transformer(resolved)
-        ctx = int(st.max_seq_length or info["context_length"])
-        log(_loaded(parameter_count(st), started))
-        engine = EmbeddingEngine(st, name=source.display_name or "embeddings")
-        engine.encode(["warm-up"])
-        log(
-            f"Ready: {source.task}, {st.get_embedding_dimension()} dimensions, "
-            f"max {ctx} tokens per input"
-        )
-        return Replica(
-            source,
-            ctx,
-            info["model_type"],
-            tokenizer=copy.deepcopy(st.tokenizer),
-            embedder=engine,
-            info=info,
-        )
     model, tok = load_causal_lm(resolved)
     log(_loaded(parameter_count(model), started))
     if source.task == "llm/v1/chat" and not getattr(tok, "chat_template", None):
         raise ValueError("The tokenizer has no chat template, so it cannot serve llm/v1/chat.")
-    ctx = int(info["context_length"])
     with torch.inference_mode():  # first forward allocates; keep that out of the first request
         model(input_ids=torch.tensor([[tok.bos_token_id or 0]]), use_cache=False)
-    gen = GenerationEngine(model, tok, eos_token_ids(model, tok), name=source.display_name or "llm")
-    note = ""
-    if ctx < info["native_context_length"]:
-        note = f" (model supports {info['native_context_length']}; capped for CPU serving)"
-    log(f"Ready: {source.task}, context length {ctx} tokens{note}")
-    return Replica(source, ctx, info["model_type"], tokenizer=tok, generator=gen, info=info)
+    gen = TorchEngine(model, tok, eos_token_ids(model, tok), name=source.display_name or "llm")
+    log(_ready_line(source, info, "torch"))
+    return Replica(source, info["context_length"], info["model_type"], tokenizer=tok,
+                   generator=gen, info=info)  # fmt: skip

@@ -327,6 +327,37 @@ def convert_gguf(source: ModelSource, cache_dir: str, log: Log) -> str:
     return target
 
 
+def gguf_tokenizer(source: ModelSource, cache_dir: str, log: Log) -> Any:
+    """The HF tokenizer of a GGUF file (chat template included), without its weights.
+
+    The llama.cpp engine runs the GGUF itself, so it needs only the tokenizer: read from the
+    fp32 conversion if one exists, else built once from the GGUF header (a few seconds) and
+    cached on its own, so serving a GGUF with llama.cpp never pays the ~30 s conversion.
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    converted = gguf_cache_path(source, cache_dir)
+    if os.path.isfile(os.path.join(converted, "tokenizer_config.json")):
+        return AutoTokenizer.from_pretrained(converted)
+    target = converted.replace(os.sep + "gguf-", os.sep + "gguf-tokenizer-")
+    if not os.path.isfile(os.path.join(target, "tokenizer_config.json")):
+        started = time.monotonic()
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f"{target}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        with _quiet_progress():
+            tok = AutoTokenizer.from_pretrained(source.path, gguf_file=source.filename)
+            config = AutoConfig.from_pretrained(source.path, gguf_file=source.filename)
+        _fix_gguf_tokenizer(tok, config)
+        tok.save_pretrained(tmp)
+        if os.path.isdir(target):  # another process won the race
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+        log(f"Read the tokenizer of {source.filename} in {time.monotonic() - started:.1f} s")
+    return AutoTokenizer.from_pretrained(target)
+
+
 def _fix_gguf_tokenizer(tok: Any, config: Any) -> None:
     """The GGUF tokenizer reports the BOS token as EOS; the model's config has the real one."""
     eos = config.eos_token_id

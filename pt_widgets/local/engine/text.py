@@ -99,3 +99,38 @@ class TokenText:
         if piece.startswith("##"):  # WordPiece continuation
             return piece[2:].encode("utf-8")
         return piece.replace("▁", " ").encode("utf-8")
+
+
+class IncrementalText:
+    """The decoded text of a growing token list, decoding a short window per new token.
+
+    Decoding the whole sequence at every step costs O(n) per token (O(n²) per row). Here each
+    token decodes only the tokens since the last committed boundary (usually one or two):
+    ``committed`` grows when the window decodes to complete characters, and
+    :meth:`full` adds the still-incomplete tail (shown with U+FFFD) when a row ends. Both
+    windows start at the same token, so tokenizers that treat a sequence's first token
+    specially (SentencePiece's leading space) give the same difference as a full decode.
+    """
+
+    def __init__(self, text: TokenText) -> None:
+        self._text = text
+        self.ids: list[int] = []
+        self.committed = ""
+        self._prefix = 0  # first token of the decode window
+        self._read = 0  # tokens before this are in `committed`
+
+    def append(self, token_id: int) -> None:
+        self.ids.append(token_id)
+        head, tail = self._window()
+        if len(tail) > len(head) and not tail.endswith(_REPLACEMENT):
+            self.committed += tail[len(head) :]
+            self._prefix, self._read = self._read, len(self.ids)
+
+    def full(self) -> str:
+        """Committed text plus the decoded remainder (possibly ending in U+FFFD)."""
+        head, tail = self._window()
+        return self.committed + tail[len(head) :]
+
+    def _window(self) -> tuple[str, str]:
+        decode = self._text.decode
+        return decode(self.ids[self._prefix : self._read]), decode(self.ids[self._prefix :])
