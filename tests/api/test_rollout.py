@@ -99,3 +99,15 @@ def test_removing_the_last_entity_is_refused(ws, endpoint):
     with pytest.raises(ValidationError, match=r"only entity .* delete the endpoint"):
         ws.remove_entity(endpoint, only)
     assert config_version(ws, endpoint) == version
+
+
+@pytest.mark.parametrize(("kwargs", "rule"), [
+    ({"traffic": 150}, r"traffic= must be a whole percentage from 0 to 100, got 150"),
+    ({"name": LIVE}, r"already serves an entity named 'minilm-a'"),
+])
+def test_bad_add_entity_sends_nothing(ws, endpoint, chunk, kwargs, rule):
+    version = config_version(ws, endpoint)
+    with pytest.raises(ValidationError, match=rule):
+        ws.add_entity(endpoint, EMBED_MODEL, 1, {"max_throughput": chunk}, **kwargs)
+    assert config_version(ws, endpoint) == version
+    assert [e.name for e in ws.endpoint(endpoint).served_entities] == [LIVE]
