@@ -41,6 +41,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Progress": (".endpoints", "Progress"),
     "suggest_endpoint_name": (".endpoints", "suggest_endpoint_name"),
     "ServingEndpoint": (".wire", "ServingEndpoint"),
+    # rollout
+    "add_entity": (".rollout", "add_entity"),
+    "set_traffic": (".rollout", "set_traffic"),
+    "promote": (".rollout", "promote"),
+    "rollback": (".rollout", "rollback"),
+    "remove_entity": (".rollout", "remove_entity"),
     # queries
     "chat": (".queries", "chat"),
     "completions": (".queries", "completions"),
@@ -137,6 +143,11 @@ __all__ = [
     "Progress",
     "suggest_endpoint_name",
     "ServingEndpoint",
+    "add_entity",
+    "set_traffic",
+    "promote",
+    "rollback",
+    "remove_entity",
     "chat",
     "completions",
     "embeddings",
@@ -257,6 +268,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
         embeddings,
         stream_chat,
     )
+    from .rollout import add_entity, promote, remove_entity, rollback, set_traffic
     from .sizing import Estimate, Sizing, SizingPlan, get_optimization_info, sizing_plan
     from .transport import RetryPolicy
     from .widgets import (

@@ -229,13 +229,14 @@ def embeddings(
     started = time.perf_counter()
     preview = inputs[0] if len(inputs) == 1 else f"[{len(inputs)} texts] {inputs[0]}"
     try:
-        data, _ = _post(ws, endpoint, {"input": list(inputs), **(extra or {})}, options)
+        data, served = _post(ws, endpoint, {"input": list(inputs), **(extra or {})}, options)
         wire = EmbeddingsResponse.from_wire(data)
         if len(wire.data) != len(inputs):
             raise PtWidgetsError(f"Endpoint '{endpoint}' returned {len(wire.data)} vectors for "
                                  f"{len(inputs)} inputs.")
         result = EmbeddingsResult(endpoint, inputs, tuple(d.embedding for d in wire.data),
-                                  wire.usage, time.perf_counter() - started, wire.model)
+                                  wire.usage, time.perf_counter() - started, wire.model,
+                                  served_model=served)
         if normalize:
             result = result.normalize()
     except BaseException as exc:

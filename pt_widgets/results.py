@@ -125,6 +125,7 @@ class EmbeddingsResult:
     latency_s: float
     model: str | None = None
     normalized_by_client: bool = False
+    served_model: str | None = None  # the served entity that answered (served-model-name)
 
     @property
     def dimensions(self) -> int:

@@ -245,6 +245,20 @@ class ServedEntityInput:
     def to_wire(self) -> JSON:
         return drop_none(asdict(self))
 
+    @classmethod
+    def keeping(cls, entity: ServedEntity) -> ServedEntityInput:
+        """A live entity as a request entity with its own name and sizing: what an update that
+        adds, removes or re-routes *other* entities sends for it so it stays as it is."""
+        return cls(
+            entity_name=str(entity.entity_name),
+            entity_version=str(entity.entity_version),
+            name=entity.name,
+            min_provisioned_throughput=entity.min_provisioned_throughput,
+            max_provisioned_throughput=entity.max_provisioned_throughput,
+            provisioned_model_units=entity.provisioned_model_units,
+            scale_to_zero_enabled=entity.scale_to_zero_enabled,
+        )
+
     def to_pt_wire(self) -> JSON:
         """The ``PtServedModel`` shape of the model-unit route (no throughput, no scale-to-zero)."""
         body = self.to_wire()
@@ -331,6 +345,19 @@ class EndpointConfig:
             start_time=_int_or_none(data.get("start_time")),
         )
 
+    @property
+    def routes(self) -> dict[str, int]:
+        """The traffic split, served entity name -> percentage, in route order. Routes may
+        name the entity by ``served_entity_name`` or the older ``served_model_name``; an
+        entity without a route gets 0 %, and a config without routes sends all traffic to its
+        only entity (how the server defaults it)."""
+        routes = (self.traffic_config or {}).get("routes") or []
+        split = {str(r.get("served_entity_name") or r.get("served_model_name")):
+                 int(r.get("traffic_percentage") or 0) for r in routes}
+        if not split and len(self.served_entities) == 1:
+            return {self.served_entities[0].name: 100}
+        return {**split, **{e.name: 0 for e in self.served_entities if e.name not in split}}
+
 
 FAILED_UPDATES = ("UPDATE_FAILED", "UPDATE_CANCELED")
 FAILED_DEPLOYMENTS = ("DEPLOYMENT_FAILED", "DEPLOYMENT_ABORTED")
@@ -395,6 +422,12 @@ class ServingEndpoint:
         return self.pending_served_entities or self.served_entities
 
     @property
+    def traffic(self) -> dict[str, int]:
+        """The live traffic split (served entity name -> percentage), ``{}`` before the first
+        config is live."""
+        return self.config.routes if self.config else {}
+
+    @property
     def display_entity(self) -> ServedEntity | None:
         """The first live entity, or the first pending one while the first config rolls out:
         the one a listing row shows."""
@@ -430,8 +463,18 @@ class ServingEndpoint:
         }
 
 
-def _traffic(entities: list[ServedEntityInput]) -> JSON | None:
-    """Explicit 100 % route for a single named entity; the server defaults it otherwise."""
+def traffic_config(routes: dict[str, int]) -> JSON:
+    """The ``traffic_config`` of a request from a split (served entity name -> percentage)."""
+    return {"routes": [{"served_entity_name": name, "traffic_percentage": pct}
+                       for name, pct in routes.items()]}
+
+
+def _traffic(entities: list[ServedEntityInput],
+             routes: dict[str, int] | None = None) -> JSON | None:
+    """The given split; else an explicit 100 % route for a single named entity (the server
+    defaults it otherwise)."""
+    if routes is not None:
+        return traffic_config(routes)
     if len(entities) != 1 or not entities[0].name:
         return None
     return {"routes": [{"served_entity_name": entities[0].name, "traffic_percentage": 100}]}
@@ -452,11 +495,13 @@ def create_endpoint_request(
     })
 
 
-def update_config_request(entities: list[ServedEntityInput]) -> JSON:
-    """Body of ``PUT /api/2.0/serving-endpoints/{name}/config`` (no ``name`` here)."""
+def update_config_request(entities: list[ServedEntityInput],
+                          routes: dict[str, int] | None = None) -> JSON:
+    """Body of ``PUT /api/2.0/serving-endpoints/{name}/config`` (no ``name`` here);
+    ``routes`` is the traffic split when the endpoint serves several entities."""
     return drop_none({
         "served_entities": [e.to_wire() for e in entities],
-        "traffic_config": _traffic(entities),
+        "traffic_config": _traffic(entities, routes),
     })
 
 

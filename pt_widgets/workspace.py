@@ -436,6 +436,12 @@ class Workspace:
     endpoints = _Api(".endpoints", "list_endpoints")  # a Listing, like catalogs()/models()
     delete_endpoint = _Api(".endpoints", "delete_endpoint")
     build_logs = _Api(".endpoints", "build_logs")
+    # rollout: several served entities behind one endpoint and the traffic split
+    add_entity = _Api(".rollout", "add_entity")
+    set_traffic = _Api(".rollout", "set_traffic")
+    promote = _Api(".rollout", "promote")
+    rollback = _Api(".rollout", "rollback")
+    remove_entity = _Api(".rollout", "remove_entity")
     # pt_widgets.suggest_endpoint_name with taken=this workspace (its endpoints' names)
     suggest_endpoint_name = _ApiWithWorkspaceAs(".endpoints", "suggest_endpoint_name", "taken")
 
