@@ -65,7 +65,10 @@ __all__ = [
 SERVING = "/api/2.0/serving-endpoints"
 DEFAULT_TIMEOUT_S = 90 * 60.0  # real PT deploys can take 30+ minutes; the SDK's 20 is too short
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
-_MAX_POLL_FAILURES = 5
+# how long polls may keep failing in a row (server restarting, network blip) before a wait
+# gives up: counted in time, not in tries, because a restart takes as long as it takes (a
+# busy machine needs longer to start a server than an idle one)
+_MAX_OUTAGE_S = 60.0
 
 
 # --------------------------------------------------------------------------- names
@@ -270,12 +273,12 @@ def wait_until_ready(
     """
     started = time.monotonic()
     last: list[ServingEndpoint] = []
-    failures = 0
+    outage_since: float | None = None
 
     def poll() -> ServingEndpoint:
-        nonlocal failures
+        nonlocal outage_since
         endpoint = get_endpoint(ws, name)
-        failures = 0
+        outage_since = None
         last[:] = [endpoint]
         if progress is not None:
             progress(_progress(endpoint, time.monotonic() - started))
@@ -286,13 +289,16 @@ def wait_until_ready(
         raise _NotReadyYet(endpoint)
 
     def delay_after(exc: Exception, attempt: int, elapsed: float) -> float | None:
-        nonlocal failures
+        nonlocal outage_since
         if not isinstance(exc, _NotReadyYet):
             if isinstance(exc, (NotFound, ValidationError, DeploymentFailed)) or not isinstance(
                     exc, PtWidgetsError):
                 return None
-            failures += 1  # a hiccup while polling should not fail a 30-minute deploy
-            if failures >= _MAX_POLL_FAILURES:
+            # a hiccup while polling should not fail a 30-minute deploy; a server gone for
+            # longer than _MAX_OUTAGE_S is reported (in its own one sentence)
+            now = time.monotonic()
+            outage_since = now if outage_since is None else outage_since
+            if now - outage_since >= _MAX_OUTAGE_S:
                 return None
         delay = _poll_delay(attempt, poll_interval)
         if elapsed + delay > timeout:
