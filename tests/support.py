@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +47,23 @@ class ServerProcess:
     extra_args: list[str] = field(default_factory=list)  # appended to `serve`
     pass_token: bool = True  # False: the server picks and stores its own (read back after start)
 
+    @property
+    def load_hold_file(self) -> Path:
+        """While this file exists the server holds every weight load (see ``holding_loads``)."""
+        return self.data_dir.parent / f"{self.data_dir.name}.hold-loads"
+
+    @contextlib.contextmanager
+    def holding_loads(self) -> Iterator[None]:
+        """Deploys started inside stay IN_PROGRESS until the block ends, on any machine."""
+        self.load_hold_file.touch()
+        try:
+            yield
+        finally:
+            self.load_hold_file.unlink(missing_ok=True)
+
     def start(self, timeout: float = START_TIMEOUT_S) -> ServerProcess:
         self.output = []
-        env = {**server_env(), **self.env}
+        env = {**server_env(), "PT_WIDGETS_LOAD_HOLD_FILE": str(self.load_hold_file), **self.env}
         if self.pass_token:
             env["PT_WIDGETS_LOCAL_TOKEN"] = self.token  # not on the command line: `ps` shows it
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 import uuid
@@ -32,6 +33,11 @@ CREATOR = "local-user@localhost"
 PRIVATE = "_private"
 CREATING = "Creating resources for served entity."
 REUSED = "Reusing the loaded weights of"
+# Fault-injection hook for tests (and for trying a slow deploy by hand): while the file this
+# variable names exists, every weight load waits before it starts, so "the update is still in
+# progress" is a state a test sets, not a race it hopes to win on a machine of unknown speed.
+LOAD_HOLD_ENV = "PT_WIDGETS_LOAD_HOLD_FILE"
+LOAD_HOLD_LIMIT_S = 600.0
 # Accepted, stored and echoed; the local workspace has nothing they could act on (README).
 INERT_ENDPOINT_FIELDS = ("budget_policy_id", "usage_policy_id", "email_notifications",
                          "rate_limits", "route_optimized", "telemetry_config",
@@ -354,6 +360,7 @@ class ServingManager:
         if live is not None:
             say(f"{REUSED} {desc.full_name} version {desc.version} (no reload)")
             return self.runtime.share(live, sizing, entity)
+        hold_load(say)
         return self.runtime.load(desc, sizing, entity, say)
 
     def _save_logs(self, name: str, generation: int, entity: str, lines: list[str]) -> None:
@@ -398,3 +405,14 @@ class ServingManager:
             self.store.put(conn, record)
             if failure is None:
                 self.runtime.activate(name, record["config"], loaded or {})
+
+
+def hold_load(say: Callable[[str], None]) -> None:
+    """Wait while the ``PT_WIDGETS_LOAD_HOLD_FILE`` file exists (at most 10 minutes)."""
+    hold = os.environ.get(LOAD_HOLD_ENV)
+    if not hold or not os.path.exists(hold):
+        return
+    say(f"Load held while {hold} exists ({LOAD_HOLD_ENV})")
+    deadline = time.monotonic() + LOAD_HOLD_LIMIT_S
+    while os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.02)

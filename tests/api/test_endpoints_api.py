@@ -82,15 +82,17 @@ def test_deploy_waits_with_progress_and_is_idempotent(ws):
     assert ws.endpoint("api-deploy").id == ep.id
 
 
-def test_update_changes_the_sizing_and_conflicts_are_explained(ws):
+def test_update_changes_the_sizing_and_conflicts_are_explained(ws, workspace):
     chunk = _chunk(ws)
-    # the update in flight swaps the model, so it loads weights (a sizing-only update reuses
-    # the loaded ones and is done before the next call could conflict with it)
+    # the update in flight swaps the model, so it loads weights, and the server holds that
+    # load until the conflicting call has been answered (on a machine of any speed)
     ws.deploy("api-update", EMBED_MODEL, 1, timeout=600)
-    pending = ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 3 * chunk}, wait=False)
-    assert pending.is_updating
-    with pytest.raises(Conflict, match="already being updated"):
-        ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 4 * chunk}, wait=False)
+    with workspace.holding_loads():
+        pending = ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 3 * chunk},
+                            wait=False)
+        assert pending.is_updating
+        with pytest.raises(Conflict, match="already being updated"):
+            ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 4 * chunk}, wait=False)
     # the same update again just waits for the one in flight
     done = ws.deploy("api-update", CHAT_MODEL, 1, {"max_throughput": 3 * chunk}, timeout=600)
     assert done.config.config_version == 2

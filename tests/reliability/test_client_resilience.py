@@ -178,12 +178,13 @@ def test_waiting_for_ready_survives_a_server_restart(pinned):
     ws = pt_widgets.connect(alive(pinned).host, pinned.token)
     plan = ws.sizing_plan(CHAT, 1)
     seen: list[str] = []
-    deployment = ws.deploy_in_background("survivor", CHAT, 1,
-                                         {"max_throughput": plan.chunk_size},
-                                         poll_interval=0.5, timeout=600,
-                                         progress=lambda p: seen.append(p.describe()))
-    wait_until(lambda: seen, 60, interval=0.02, what="the first progress report")
-    pinned.kill9()  # mid-deploy: the create was acknowledged, the model is loading
+    with pinned.holding_loads():  # the load waits, so the crash lands mid-deploy on any machine
+        deployment = ws.deploy_in_background("survivor", CHAT, 1,
+                                             {"max_throughput": plan.chunk_size},
+                                             poll_interval=0.5, timeout=600,
+                                             progress=lambda p: seen.append(p.describe()))
+        wait_until(lambda: seen, 60, interval=0.02, what="the first progress report")
+        pinned.kill9()  # the create was acknowledged, the model load is held
     assert not deployment.done
     [row] = [r for r in endpoint_rows(pinned.data_dir) if r["name"] == "survivor"]
     assert row["state"]["config_update"] == "IN_PROGRESS"  # the crash landed mid-deploy

@@ -47,9 +47,10 @@ def test_ready_endpoint_survives_a_clean_restart(start_workspace):
 
 def test_kill_9_mid_deploy_then_restart_ends_settled(start_workspace):
     server = start_workspace()
-    created = create(server, "crashy")
-    assert get(server, "crashy")["state"]["config_update"] == "IN_PROGRESS"
-    server.kill9()
+    with server.holding_loads():  # the crash lands mid-deploy however fast the load would be
+        created = create(server, "crashy")
+        assert get(server, "crashy")["state"]["config_update"] == "IN_PROGRESS"
+        server.kill9()
     server.start()
     names = [e["name"] for e in requests.get(f"{server.host}/api/2.0/serving-endpoints",
                                              headers=server.headers, timeout=10).json()
