@@ -20,11 +20,10 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
 from .endpoints import (
-    DEFAULT_TIMEOUT_S,
     SERVING,
     Progress,
     _coerce_sizing,
@@ -37,6 +36,8 @@ from .sizing import Sizing, sizing_plan
 from .wire import ServedEntityInput, ServingEndpoint, update_config_request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
     from .workspace import Workspace
 
 __all__ = ["add_entity", "set_traffic", "promote", "rollback", "remove_entity",
@@ -129,10 +130,14 @@ def _send(ws: Workspace, endpoint: str, entities: list[ServedEntityInput],
     return wait_until_ready(ws, endpoint, **waiting)
 
 
-def _waiting(timeout: float, progress: Callable[[Progress], Any] | None,
-             cancel: threading.Event | None, poll_interval: float | None) -> dict[str, Any]:
-    return {"timeout": timeout, "progress": progress, "cancel": cancel,
-            "poll_interval": poll_interval}
+class Waiting(TypedDict, total=False):
+    """How the functions here wait for READY after a change (``wait=True``): the options of
+    :func:`~pt_widgets.endpoints.wait_until_ready` (``timeout`` defaults to 90 minutes)."""
+
+    timeout: float
+    progress: Callable[[Progress], Any] | None
+    cancel: threading.Event | None
+    poll_interval: float | None
 
 
 def _entity_name(model: str, version: int | str, taken: list[str]) -> str:
@@ -155,10 +160,7 @@ def add_entity(
     traffic: int = 10,
     name: str | None = None,
     wait: bool = True,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    progress: Callable[[Progress], Any] | None = None,
-    cancel: threading.Event | None = None,
-    poll_interval: float | None = None,
+    **waiting: Unpack[Waiting],
 ) -> ServingEndpoint:
     """Serve ``model`` ``version`` next to the live entities with its own ``sizing`` and
     ``traffic`` percent of the requests (a canary: 10 % by default).
@@ -181,7 +183,7 @@ def add_entity(
     routes = {**_scaled(current.traffic, 100 - traffic), str(entity.name): traffic}
     entities = [ServedEntityInput.keeping(e) for e in current.served_entities] + [entity]
     return _send(ws, endpoint, entities, routes, wait,
-                 **_waiting(timeout, progress, cancel, poll_interval))
+                 **waiting)
 
 
 def set_traffic(
@@ -190,10 +192,7 @@ def set_traffic(
     split: Mapping[str, int],
     *,
     wait: bool = True,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    progress: Callable[[Progress], Any] | None = None,
-    cancel: threading.Event | None = None,
-    poll_interval: float | None = None,
+    **waiting: Unpack[Waiting],
 ) -> ServingEndpoint:
     """Split the endpoint's traffic as ``split`` says: ``{"entity-a": 90, "entity-b": 10}``.
 
@@ -205,11 +204,10 @@ def set_traffic(
     routes = check_split(split, _names(current))
     routes = {**routes, **{n: 0 for n in _names(current) if n not in routes}}
     if routes == current.traffic:
-        return wait_until_ready(ws, endpoint, timeout=timeout, progress=progress,
-                                cancel=cancel, poll_interval=poll_interval) if wait else current
+        return wait_until_ready(ws, endpoint, **waiting) if wait else current
     entities = [ServedEntityInput.keeping(e) for e in current.served_entities]
     return _send(ws, endpoint, entities, routes, wait,
-                 **_waiting(timeout, progress, cancel, poll_interval))
+                 **waiting)
 
 
 def promote(ws: Workspace, endpoint: str, entity: str, **options: Any) -> ServingEndpoint:
@@ -233,10 +231,7 @@ def remove_entity(
     *,
     move_traffic_to: str | None = None,
     wait: bool = True,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    progress: Callable[[Progress], Any] | None = None,
-    cancel: threading.Event | None = None,
-    poll_interval: float | None = None,
+    **waiting: Unpack[Waiting],
 ) -> ServingEndpoint:
     """Stop serving ``entity``. Refuses the endpoint's last entity (delete the endpoint
     instead) and an entity that still has traffic, unless ``move_traffic_to`` names the
@@ -259,4 +254,4 @@ def remove_entity(
     entities = [ServedEntityInput.keeping(e) for e in current.served_entities
                 if e.name != entity]
     return _send(ws, endpoint, entities, routes, wait,
-                 **_waiting(timeout, progress, cancel, poll_interval))
+                 **waiting)
