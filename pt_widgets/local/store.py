@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from .sqlite import SqliteDB
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -28,40 +27,18 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 
-class EndpointStore:
+class EndpointStore(SqliteDB):
     """Durable endpoint records keyed by name."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Serialise writers: read-modify-write of a record happens under one lock + txn."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path, SCHEMA, "synchronous=FULL")
 
     def get(self, name: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT record FROM endpoints WHERE name = ?", (name,)
-            ).fetchone()
+        row = self.row("SELECT record FROM endpoints WHERE name = ?", (name,))
         return json.loads(row[0]) if row else None
 
     def all(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute("SELECT record FROM endpoints ORDER BY name").fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [json.loads(r[0]) for r in self.rows("SELECT record FROM endpoints ORDER BY name")]
 
     def insert(self, conn: sqlite3.Connection, record: dict[str, Any]) -> None:
         conn.execute(
@@ -78,8 +55,7 @@ class EndpointStore:
         conn.execute("DELETE FROM endpoints WHERE name = ?", (name,))
 
     def get_value(self, key: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self.row("SELECT value FROM kv WHERE key = ?", (key,))
         return row[0] if row else None
 
     def set_value(self, key: str, value: str) -> None:
@@ -89,11 +65,3 @@ class EndpointStore:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
-    def integrity_ok(self) -> bool:
-        with self._lock:
-            return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

@@ -6,12 +6,9 @@ runs (WAL mode: readers never block the writer) and so its schema evolves on its
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+
+from ..sqlite import SqliteDB
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -79,37 +76,8 @@ CREATE TABLE IF NOT EXISTS secrets (
 DB_NAME = "governance.db"
 
 
-class GovernanceDB:
-    """A thread-safe connection with one lock; every write is one transaction."""
+class GovernanceDB(SqliteDB):
+    """Users, tokens, secrets, usage: one connection, one lock, one transaction per write."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / DB_NAME
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False,
-                                     isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(SCHEMA)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def row(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        super().__init__(data_dir / DB_NAME, SCHEMA, "foreign_keys=ON")
