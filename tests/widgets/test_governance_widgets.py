@@ -77,8 +77,11 @@ def test_external_model_deploys_from_the_form_and_the_playground_chats(
     assert secret not in state
     assert secret not in json.dumps(recorder.messages)
     assert secret not in caplog.text
+    # the form stored it under the endpoint's key (other tests on this shared workspace may
+    # have stored theirs in the same scope), and the listing never returns a value
     scopes = ws.call("GET", "/api/2.0/secrets/list", params={"scope": "pt-widgets"})
-    assert [s["key"] for s in scopes["secrets"]] == ["gov-ext-key"]
+    assert "gov-ext-key" in [s["key"] for s in scopes["secrets"]]
+    assert secret not in json.dumps(scopes)
 
 
 def test_manager_sees_and_changes_permissions(panel, bob_ws):
