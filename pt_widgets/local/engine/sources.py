@@ -319,10 +319,7 @@ def convert_gguf(source: ModelSource, cache_dir: str, log: Log) -> str:
         _fix_gguf_tokenizer(tok, config)
         fresh.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-    if os.path.isdir(target):  # another process won the race
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
+    _publish(tmp, target)
     log(f"Converted and cached at {target} in {time.monotonic() - start:.1f} s")
     return target
 
@@ -350,10 +347,7 @@ def gguf_tokenizer(source: ModelSource, cache_dir: str, log: Log) -> Any:
             config = AutoConfig.from_pretrained(source.path, gguf_file=source.filename)
         _fix_gguf_tokenizer(tok, config)
         tok.save_pretrained(tmp)
-        if os.path.isdir(target):  # another process won the race
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        _publish(tmp, target)
         log(f"Read the tokenizer of {source.filename} in {time.monotonic() - started:.1f} s")
     return AutoTokenizer.from_pretrained(target)
 
@@ -415,3 +409,12 @@ def load_sentence_transformer(resolved: ResolvedSource) -> Any:
 
 def parameter_count(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def _publish(tmp: str, target: str) -> None:
+    """Move a finished cache folder into place in one rename; if another process published
+    the same folder first, keep theirs and drop ours (both hold the same files)."""
+    if os.path.isdir(target):
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
