@@ -195,24 +195,66 @@ def test_waiting_for_ready_survives_a_server_restart(pinned):
     assert ws.chat("survivor", "Say hi.", max_tokens=2).usage.completion_tokens
 
 
+class HeldUpstream:
+    """An OpenAI-compatible "upstream" that accepts a query and never answers it.
+
+    An external-model endpoint in front of it keeps a query in flight for as long as the test
+    wants, on a machine of any speed: ``received`` is set when the request has arrived.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.received = threading.Event()
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:  # closed by the test
+            return
+        self._conns.append(conn)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        self.received.set()
+
+    def close(self) -> None:
+        for conn in [*self._conns, self.sock]:
+            conn.close()
+
+
 def test_a_server_dying_mid_query_and_then_dead_is_reported_in_one_sentence(pinned):
     ws = pt_widgets.connect(alive(pinned).host, pinned.token)
-    plan = ws.sizing_plan(CHAT, 1)
-    ws.deploy("cut-off", CHAT, 1, {"max_throughput": plan.chunk_size}, timeout=300)
+    upstream = HeldUpstream()
+    ws.call("POST", SERVING, json={"name": "cut-off", "config": {"served_entities": [{
+        "name": "held", "external_model": {
+            "provider": "openai", "name": "m", "task": "llm/v1/chat",
+            "openai_config": {"openai_api_base": upstream.base,
+                              "openai_api_key_plaintext": "sk-test"}}}]}})
+    ws.wait("cut-off", timeout=300)
     box: dict[str, Any] = {}
 
-    def long_query() -> None:
+    def held_query() -> None:
         try:
             box["result"] = ws.chat("cut-off", "Tell a long story.", max_tokens=240)
         except Exception as exc:  # noqa: BLE001 - inspected below
             box["error"] = exc
 
-    thread = threading.Thread(target=long_query, daemon=True)
+    thread = threading.Thread(target=held_query, daemon=True)
     thread.start()
-    wait_until(lambda: in_flight(pinned, "cut-off") > 0, 60, interval=0.05,
-               what="the query running")
-    pinned.kill9()
-    thread.join(HANG_GUARD_S)
+    try:
+        assert upstream.received.wait(HANG_GUARD_S), "the query never reached the upstream"
+        pinned.kill9()  # the query is in flight: the upstream holds it until the test ends
+        thread.join(HANG_GUARD_S)
+    finally:
+        upstream.close()
     assert not thread.is_alive(), "the query hung after the server died"
     error = box.get("error")
     assert isinstance(error, WorkspaceUnreachable), box
@@ -227,13 +269,6 @@ def test_a_server_dying_mid_query_and_then_dead_is_reported_in_one_sentence(pinn
         message = str(info.value)
         assert one_sentence(message) and pinned.host in message, message
         assert "connection refused" in message and "pt_widgets.local serve" in message
-
-
-def in_flight(server, endpoint: str) -> float:
-    text = requests.get(f"{server.host}{SERVING}/{endpoint}/metrics", headers=server.headers,
-                        timeout=10).text
-    match = re.search(r"^requests_in_flight\{[^}]*\} ([0-9.]+)$", text, re.M)
-    return float(match.group(1)) if match else 0.0
 
 
 def test_a_server_that_never_answers_times_out_in_one_sentence(deployed):
