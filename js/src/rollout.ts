@@ -120,7 +120,7 @@ function entityRow(e: RolloutEntity, canRemove: boolean, remove: (name: string) 
     "tr",
     { "data-testid": "rollout-entity", dataset: { name: e.name, state: e.state } },
     h("td", {}, h("code", { text: e.name })),
-    h("td", { text: `${e.model} v${e.version}` }),
+    h("td", { title: e.model, text: `${e.model.split(".").pop()} v${e.version}` }),
     h("td", { text: entitySizing(e) }),
     h("td", { class: "ptw-muted", title: e.message, text: state }),
     h("td", { "data-testid": "rollout-traffic", text: e.traffic === null ? "–" : `${e.traffic} %` }),
@@ -347,7 +347,7 @@ export function renderRollout(ctx: RolloutCtx, root: HTMLElement): void {
   const body = h(
     "div",
     {},
-    table.el,
+    h("div", { class: "ptw-scroll" }, table.el),
     split.el,
     h("h4", { class: "ptw-gov-heading", text: "Add a served entity" }),
     add.el,

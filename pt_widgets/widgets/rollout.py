@@ -13,6 +13,7 @@ poll of that wait repaints the entities, so their states move while the update r
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -27,6 +28,8 @@ from ._base import Facade, Part, Request, describe_error
 if TYPE_CHECKING:  # pragma: no cover
     from ..endpoints import Progress
     from ..wire import ServedEntity, ServingEndpoint
+
+log = logging.getLogger(__name__)
 
 NO_ENDPOINT = "Deploy an endpoint first: its served entities show here."
 MAX_VERSIONS = 50  # versions offered in the add form's list (newest first)
@@ -96,6 +99,7 @@ class RolloutPart(Part):
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pt_widgets-rollout")
         self._lock = threading.Lock()
         self._running: Future[Any] | None = None
+        self._busy = False  # a change runs; cleared with the status, under the lock
         self._cancel = threading.Event()
         self.observe(lambda change: self.submit(self.load), "endpoint")
 
@@ -157,7 +161,7 @@ class RolloutPart(Part):
     # -- changing -----------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._running is not None and not self._running.done()
+        return self._busy
 
     def start(self, action: str, change: Callable[..., Any], **kwargs: Any) -> Future[Any]:
         """Run ``change(ws, endpoint, ..., wait=True)`` on the section's thread; a Future."""
@@ -168,11 +172,20 @@ class RolloutPart(Part):
             if self.busy:
                 raise ValidationError(f"{self.get('action') or 'An update'} is still running on "
                                       f"'{name}': wait for it to finish.")
+            self._busy = True
             self.set(status="busy", action=action, message="", error="")
-            self._running = self._runner.submit(self._run, name, change, kwargs)
-        return self._running
+            try:
+                running = self._runner.submit(self._run, name, change, kwargs)
+            except RuntimeError:  # the widget was closed
+                self._busy = False
+                raise
+            self._running = running
+        return running
 
     def _run(self, name: str, change: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """The change, then the busy state ends (before the Future does: whoever waits on it
+        finds the section ready, and the next change may start at once)."""
+
         def progress(p: Progress) -> None:
             if p.endpoint is not None:
                 self.show(p.endpoint)
@@ -181,19 +194,25 @@ class RolloutPart(Part):
             endpoint = change(self.workspace(), name, progress=progress, cancel=self._cancel,
                               **kwargs)
         except Exception as exc:
-            self._settle(error=describe_error(exc))
+            self._reread()
+            self.set(error=describe_error(exc))
             raise
-        self._settle(message=f"'{name}' is ready: " + split_sentence(endpoint.traffic))
-        self.show(endpoint)
-        return endpoint
+        else:
+            self.show(endpoint)
+            split = {e.name: endpoint.traffic.get(e.name, 0) for e in endpoint.served_entities}
+            self.set(message=f"'{name}' is ready: " + split_sentence(split))
+            return endpoint
+        finally:
+            with self._lock:
+                self._busy = False
+                self.set(action="", status="ready")
 
-    def _settle(self, **values: Any) -> None:
-        """The change ended: reread the endpoint (best effort) and leave the busy state."""
-        self.set(action="", status="ready", **values)
+    def _reread(self) -> None:
+        """After a failed change: show the endpoint as it is now (best effort)."""
         try:
             self.load()
-        except Exception as exc:  # noqa: BLE001 - the action's own outcome is already shown
-            self.set(error=self.get("error") or describe_error(exc))
+        except Exception:  # noqa: BLE001 - the change's own error is what the user reads
+            log.debug("pt_widgets rollout: rereading the endpoint failed", exc_info=True)
 
     def add(self, model: str, version: str, sizing: Mapping[str, Any] | None,
             traffic: int = 10, name: str | None = None) -> Future[Any]:
@@ -347,10 +366,17 @@ def connect_rollout(deploy: Part, rollout: RolloutPart) -> None:
 
 
 def connect_playground(rollout: RolloutPart, playground: Part) -> None:
-    """The playground's served-entity chooser follows the entities the rollout changes."""
+    """In the App the section works on the playground's endpoint (the one just deployed, or
+    picked in the endpoints list), and the playground's served-entity chooser follows the
+    entities the rollout changes."""
 
     def on_entities(change: dict[str, Any]) -> None:
         if playground.get("endpoint") and playground.get("endpoint") == rollout.get("endpoint"):
             playground.use_entities(rollout.live_names())  # type: ignore[attr-defined]
 
+    def on_endpoint(change: dict[str, Any]) -> None:
+        if change["new"]:
+            rollout.set(endpoint=change["new"])
+
     rollout.observe(on_entities, "entities")
+    playground.observe(on_endpoint, "endpoint")

@@ -156,5 +156,9 @@ def test_the_app_hosts_the_section_and_follows_the_deploy_step(ws):
         app.deploy.model = MODEL  # as the picker and slider set it
         app.deploy.version = "2"
         assert (app.rollout.add_model, app.rollout.add_version) == (MODEL, "2")
+        app.playground.endpoint = ENDPOINT  # e.g. picked in the endpoints list
+        assert app.rollout.endpoint == ENDPOINT
+        wait_until(lambda: [r["name"] for r in app.rollout.entities] == app.playground.served_models
+                   != [], 60, what="both sections to list the endpoint's entity")
     finally:
         app.close()
