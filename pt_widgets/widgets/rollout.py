@@ -114,7 +114,13 @@ class RolloutPart(Part):
             return self.state()
         if not self.busy:
             self.set(status="loading")
-        self.show(get_endpoint(self.workspace(), name))
+        try:
+            endpoint = get_endpoint(self.workspace(), name)
+        except Exception:
+            if not self.busy:  # e.g. deleted meanwhile: nothing to change; the error says why
+                self.set(status="error", entities=[], candidate="")
+            raise
+        self.show(endpoint)
         return self.state()
 
     def show(self, endpoint: ServingEndpoint) -> None:

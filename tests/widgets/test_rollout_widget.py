@@ -153,6 +153,9 @@ def test_the_app_hosts_the_section_and_follows_the_deploy_step(ws):
         assert app.rollout.endpoint == "" and app.rollout.status == "idle"
         with pytest.raises(ValidationError, match="Deploy an endpoint first"):
             app.rollout.rollback()
+        app.rollout.endpoint = "no-such-endpoint"
+        wait_until(lambda: app.rollout.status == "error", 60, what="the missing endpoint")
+        assert "no-such-endpoint" in app.rollout.error and app.rollout.entities == []
         app.deploy.model = MODEL  # as the picker and slider set it
         app.deploy.version = "2"
         assert (app.rollout.add_model, app.rollout.add_version) == (MODEL, "2")
