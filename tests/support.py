@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 READY_LINE = "pt-widgets local workspace ready at"
 BULK_MODELS = 10_000
@@ -220,12 +221,10 @@ def tiny_chat_pipeline():
     return pipeline("text-generation", model=model, tokenizer=tok)
 
 
-def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
-    """Log a tiny chat model, let the server measure it, then corrupt its weights on disk.
-
-    This is the real way a deploy fails after sizing succeeded: the artifacts changed (a
-    truncated upload, a deleted file) between calibration and loading.
-    """
+def log_tiny_chat_model(server: ServerProcess, full_name: str,
+                        experiment: str = "pt-widgets-tests") -> Any:
+    """Log a tiny chat model as a new version of ``full_name`` (the seed's MLflow flow);
+    returns MLflow's model info (``.registered_model_version``)."""
     import mlflow
 
     previous = os.environ.get("MLFLOW_TRACKING_TOKEN")
@@ -233,9 +232,9 @@ def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
     try:
         mlflow.set_tracking_uri(server.host)
         mlflow.set_registry_uri(server.host)
-        mlflow.set_experiment("pt-widgets-broken")
+        mlflow.set_experiment(experiment)
         with mlflow.start_run():
-            info = mlflow.transformers.log_model(
+            return mlflow.transformers.log_model(
                 tiny_chat_pipeline(), name="model", task="llm/v1/chat",
                 registered_model_name=full_name,
                 pip_requirements=["mlflow", "torch", "transformers"])
@@ -245,6 +244,15 @@ def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
             os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
         else:
             os.environ["MLFLOW_TRACKING_TOKEN"] = previous
+
+
+def log_broken_chat_model(server: ServerProcess, full_name: str) -> None:
+    """Log a tiny chat model, let the server measure it, then corrupt its weights on disk.
+
+    This is the real way a deploy fails after sizing succeeded: the artifacts changed (a
+    truncated upload, a deleted file) between calibration and loading.
+    """
+    info = log_tiny_chat_model(server, full_name, "pt-widgets-broken")
     assert optimization_info(server, full_name)["optimizable"] is True
     model_id = info.model_uri.split("/")[-1]
     weights = list((server.data_dir / "mlartifacts").glob(

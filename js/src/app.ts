@@ -11,6 +11,7 @@ import { type LoadTestState, renderLoadTest } from "./loadtest";
 import { type MonitorState, renderMonitor } from "./monitor";
 import { type PickerState, renderPicker } from "./picker";
 import { type PlaygroundState, renderPlayground } from "./playground";
+import { type RolloutState, renderRollout } from "./rollout";
 import { Ctx, type Prefixed, type Rpc } from "./rpc";
 import { renderSlider, type SliderState } from "./slider";
 
@@ -24,7 +25,8 @@ export type AppState = { _kind: string } & Prefixed<"picker_", PickerState> &
   Prefixed<"loadtest_", LoadTestState> &
   Prefixed<"monitor_", MonitorState> &
   Prefixed<"external_", ExternalState> &
-  Prefixed<"governance_", GovernanceState>;
+  Prefixed<"governance_", GovernanceState> &
+  Prefixed<"rollout_", RolloutState>;
 
 type AppModel = AnyModel<AppState>;
 
@@ -56,7 +58,7 @@ function step(n: number, title: string, testid: string) {
 }
 
 // folded sections render on first open, so they cost the App's first paint nothing
-function folded(title: string, testid: string, open: (body: HTMLElement) => void): HTMLDetailsElement {
+export function folded(title: string, testid: string, open: (body: HTMLElement) => void): HTMLDetailsElement {
   const body = h("div", {});
   const section = h(
     "details",
@@ -138,6 +140,9 @@ export function renderApp(model: AppModel, root: HTMLElement, rpc: Rpc, signal: 
         h("span", { class: "ptw-muted", text: "pick · size · deploy · query" }),
       ),
       h("div", { class: "ptw-app-grid" }, steps[0].el, steps[1].el, steps[2].el),
+      folded("Roll out a version next to the deployed one: traffic split", "step-rollout", (body) =>
+        renderRollout(ctx<RolloutState, "rollout_">(model, "rollout_", "rollout"), body),
+      ),
       folded("External model: an OpenAI-compatible server as an endpoint", "step-external", (body) =>
         renderExternal(ctx<ExternalState, "external_">(model, "external_", "external"), body),
       ),

@@ -1,6 +1,6 @@
 // Entry point: one bundle for every pt_widgets widget; `_kind` says which view to render.
 import type { AnyModel } from "@anywidget/types";
-import { type AppState, renderApp } from "./app";
+import { type AppState, folded, renderApp } from "./app";
 import { renderCompare } from "./compare";
 import { renderDeploy } from "./deploy";
 import { h } from "./dom";
@@ -11,6 +11,7 @@ import { renderLoadTest } from "./loadtest";
 import { renderMonitor } from "./monitor";
 import { renderPicker } from "./picker";
 import { renderPlayground } from "./playground";
+import { type RolloutState, renderRollout } from "./rollout";
 import { Ctx, type Prefixed, Rpc } from "./rpc";
 import { renderSlider } from "./slider";
 
@@ -28,11 +29,26 @@ function panel<S extends object>(scope: string, render: (ctx: Ctx<S>, root: HTML
     render(new Ctx<S, "">(model as unknown as AnyModel<Prefixed<"", S>>, "", scope, rpc, signal), root);
 }
 
+/** The deploy panel, with its rollout section folded below it (rendered when opened). */
+const deployPanel: Mount = (model, root, rpc, signal) => {
+  panel("deploy", renderDeploy)(model, root, rpc, signal);
+  const rollout = new Ctx<RolloutState, "rollout_">(
+    model as unknown as AnyModel<Prefixed<"rollout_", RolloutState>>,
+    "rollout_",
+    "rollout",
+    rpc,
+    signal,
+  );
+  root.append(
+    folded("Roll out a version: traffic split", "step-rollout", (body) => renderRollout(rollout, body)),
+  );
+};
+
 const VIEWS: Record<string, Mount> = {
   app: (model, root, rpc, signal) => renderApp(model as unknown as AnyModel<AppState>, root, rpc, signal),
   picker: panel("picker", renderPicker),
   slider: panel("slider", renderSlider),
-  deploy: panel("deploy", renderDeploy),
+  deploy: deployPanel,
   playground: panel("playground", renderPlayground),
   endpoints: panel("endpoints", renderEndpoints),
   compare: panel("compare", renderCompare),

@@ -1,7 +1,7 @@
 // Playground: a task-aware form for the selected endpoint; streaming chat; tables of
 // results; a per-token probability chart; cosine similarities for embeddings.
-import { bindButton, bindCheckbox, bindErrors, bindNumber, bindText, onCtrlEnter } from "./bind";
-import { button, clear, type ErrorBox, errorText, field, h } from "./dom";
+import { bindButton, bindCheckbox, bindErrors, bindNumber, bindSelect, bindText, onCtrlEnter } from "./bind";
+import { button, clear, type ErrorBox, errorText, field, h, setOptions } from "./dom";
 import { endpointSelect } from "./endpoint_select";
 import { shortTask, splitStops, splitTexts } from "./format";
 import { type EmbeddingsResult, type GenerationResult, showResult } from "./playground_results";
@@ -31,6 +31,8 @@ export interface PlaygroundState {
   status: string;
   disabled_reason: string;
   error: string;
+  served_model: string; // one served entity of the endpoint, "" = the traffic split
+  served_models: string[];
 }
 
 type PlaygroundCtx = Ctx<PlaygroundState>;
@@ -135,6 +137,32 @@ function bindParams(ctx: PlaygroundCtx, v: PlaygroundView, errors: ErrorBox): vo
   bindText(ctx, v.system, "system_prompt");
   bindCheckbox(ctx, v.logprobs, "logprobs");
   bindCheckbox(ctx, v.stream, "stream");
+}
+
+/** Options of the served-entity chooser: the split first, then each entity by name. */
+export function entityOptions(names: string[]): { value: string; label: string }[] {
+  return [{ value: "", label: "any (traffic split)" }, ...(names ?? []).map((n) => ({ value: n, label: n }))];
+}
+
+/**
+ * Aim queries at one served entity of a multi-entity endpoint (its own invocations route),
+ * or at the split. Shown only when the endpoint serves more than one; opening it rereads them.
+ */
+function entityChooser(ctx: PlaygroundCtx, onError: (message: string) => void): HTMLLabelElement {
+  const select = h("select", { "data-testid": "pg-entity", "aria-label": "Served entity" });
+  const label = field("Served entity", select);
+  const paint = () => {
+    const names = ctx.get("served_models") ?? [];
+    setOptions(select, entityOptions(names), ctx.get("served_model") || "");
+    label.hidden = names.length < 2 && !ctx.get("served_model");
+  };
+  select.addEventListener("focus", () => {
+    ctx.request("entities").catch((e) => onError(errorText(e)));
+  });
+  ctx.on("served_models", paint);
+  paint();
+  bindSelect(ctx, select, "served_model");
+  return label;
 }
 
 /** The chat so far, with the answer streaming in as a pending message. */
@@ -299,6 +327,7 @@ export function renderPlayground(ctx: PlaygroundCtx, root: HTMLElement): void {
       { class: "ptw-row ptw-row-end" },
       field("Endpoint", endpoint.select),
       endpoint.list.reload,
+      entityChooser(ctx, (m) => errors.set(m)),
       v.taskChip,
     ),
     v.tabs,

@@ -20,6 +20,7 @@ export interface GenerationResult {
   usage: { prompt_tokens: number | null; completion_tokens: number | null; total_tokens: number | null };
   latency_s: number;
   ttft_s: number | null;
+  served_model?: string | null; // the served entity that answered
   logprobs: TokenRow[];
 }
 
@@ -31,6 +32,7 @@ export interface EmbeddingsResult {
   similarity: { labels: string[]; matrix: number[][] };
   note: string;
   latency_s: number;
+  served_model?: string | null;
 }
 
 /** An SVG bar chart of per-token probabilities (exp(logprob)). */
@@ -158,7 +160,12 @@ function showEmbeddings(output: HTMLElement, r: EmbeddingsResult): void {
     h("div", {
       class: "ptw-usage",
       "data-testid": "usage",
-      text: `${r.rows.length} vectors × ${r.dimensions} dimensions · ${formatNumber(r.latency_s)} s`,
+      text: [
+        `${r.rows.length} vectors × ${r.dimensions} dimensions · ${formatNumber(r.latency_s)} s`,
+        answeredBy(r.served_model),
+      ]
+        .filter(Boolean)
+        .join(" · "),
     }),
     r.note ? h("div", { class: "ptw-muted", text: r.note }) : "",
     h("h4", { text: "Vectors" }),
@@ -168,7 +175,12 @@ function showEmbeddings(output: HTMLElement, r: EmbeddingsResult): void {
   );
 }
 
-/** "12 prompt + 2 completion tokens · 0.5 s · first token 0.1 s · finish: length". */
+/** "answered by chat-2" when the workspace named the served entity that answered. */
+export function answeredBy(servedModel: string | null | undefined): string {
+  return servedModel ? `answered by ${servedModel}` : "";
+}
+
+/** "12 prompt + 2 completion tokens · 0.5 s · first token 0.1 s · finish: length · answered by x". */
 export function usageLine(r: GenerationResult): string {
   const u = r.usage || {};
   return [
@@ -176,6 +188,7 @@ export function usageLine(r: GenerationResult): string {
     `${formatNumber(r.latency_s)} s`,
     r.ttft_s !== null && r.ttft_s !== undefined ? `first token ${formatNumber(r.ttft_s)} s` : "",
     r.finish_reason ? `finish: ${r.finish_reason}` : "",
+    answeredBy(r.served_model),
   ]
     .filter(Boolean)
     .join(" · ");

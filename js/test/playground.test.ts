@@ -210,3 +210,27 @@ describe("Playground", () => {
     expect((root.querySelector("[data-mode=completions]") as HTMLElement).hidden).toBe(false);
   });
 });
+
+describe("served entity chooser", () => {
+  it("is hidden for one entity, lists the split and each entity, and saves the choice", async () => {
+    const kernel = baseKernel((_params, reply) => reply.ok({ ...CHAT_RESULT, served_model: "chat-2" }));
+    const { model, root } = setup({ served_models: ["chat-1"], served_model: "" }, kernel);
+    await flush();
+    const select = byTestId<HTMLSelectElement>(root, "pg-entity");
+    expect(select.closest("label")!.hidden).toBe(true);
+    model.update({ served_models: ["chat-1", "chat-2"] });
+    expect(select.closest("label")!.hidden).toBe(false);
+    expect(Array.from(select.options).map((o) => o.textContent)).toEqual([
+      "any (traffic split)",
+      "chat-1",
+      "chat-2",
+    ]);
+    select.value = "chat-2";
+    select.dispatchEvent(new Event("change"));
+    expect(model.state.served_model).toBe("chat-2");
+    byTestId<HTMLTextAreaElement>(root, "chat-input").value = "Hi";
+    byTestId(root, "send-button").click();
+    await flush();
+    expect(byTestId(root, "usage").textContent).toContain("answered by chat-2");
+  });
+});

@@ -21,6 +21,7 @@ from .loadtest import LoadTestControls, LoadTestPart
 from .monitor import MonitorControls, MonitorPart
 from .picker import PickerControls, PickerPart
 from .playground import PlaygroundControls, PlaygroundPart
+from .rollout import RolloutControls, RolloutPart, connect_playground, connect_rollout
 from .slider import SliderControls, SliderPart
 
 NO_ENDPOINT = "Deploy an endpoint (step 3), or pick a ready one in the endpoints list."
@@ -137,7 +138,9 @@ class App(PtWidget):
     ``app.playground``, ``app.endpoints``, ``app.compare``, ``app.loadtest`` and ``app.monitor``
     (folded sections: endpoints side by side, a load test, a live monitor), ``app.external``
     (an OpenAI-compatible server as an endpoint) and ``app.governance`` (the folded "Govern"
-    section, on the playground's endpoint) expose each step's state and methods, e.g.
+    section, on the playground's endpoint) and ``app.rollout`` (the deploy step's rollout
+    section: a second served entity and the traffic split) expose each step's state and
+    methods, e.g.
     ``app.picker.select("system.ai.smollm2_135m_instruct", 1).wait()``,
     ``app.deploy.start().wait()``, ``app.playground.chat("Hello").text``.
     """
@@ -153,6 +156,7 @@ class App(PtWidget):
         "monitor": ("monitor_", MonitorPart),
         "external": ("external_", ExternalPart),
         "governance": ("governance_", GovernancePart),
+        "rollout": ("rollout_", RolloutPart),
     }
     _kind = t.Unicode("app").tag(sync=True)
     vars().update(declare(PARTS))
@@ -164,6 +168,8 @@ class App(PtWidget):
         connect_ready_endpoint(p["deploy"], p["compare"], p["loadtest"],  # type: ignore[arg-type]
                                p["monitor"])  # type: ignore[arg-type]
         connect_governance(p["playground"], p["external"], p["governance"], p["endpoints"])  # type: ignore[arg-type]
+        connect_rollout(p["deploy"], p["rollout"])  # type: ignore[arg-type]
+        connect_playground(p["rollout"], p["playground"])  # type: ignore[arg-type]
         p["playground"].set(disabled_reason=NO_ENDPOINT)
         p["compare"].set(targets=[{"endpoint": "", "temperature": None, "max_tokens": None,
                                    "label": ""} for _ in range(2)])
@@ -179,3 +185,4 @@ class App(PtWidget):
         self.monitor = MonitorControls(p["monitor"])  # type: ignore[arg-type]
         self.external = ExternalControls(p["external"])  # type: ignore[arg-type]
         self.governance = GovernanceControls(p["governance"])  # type: ignore[arg-type]
+        self.rollout = RolloutControls(p["rollout"])  # type: ignore[arg-type]

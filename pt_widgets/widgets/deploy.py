@@ -17,6 +17,7 @@ import traitlets as t
 
 from ._adapters import normalize_task
 from ._base import Facade, Part, PtWidget, Request, declare, describe_error, redact
+from .rollout import RolloutControls, RolloutPart, connect_rollout
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..endpoints import Deployment, Progress
@@ -263,16 +264,24 @@ class DeployPanel(DeployAPI, PtWidget):
     """Create or update a provisioned-throughput endpoint and follow it until it is ready.
 
     ``DeployPanel(model=..., version=..., sizing={"max_throughput": 240})``; ``.start()``,
-    ``.cancel()``, ``.wait()``; ``.endpoint`` is the ready endpoint's name.
+    ``.cancel()``, ``.wait()``; ``.endpoint`` is the ready endpoint's name. ``.rollout`` is its
+    rollout section (a second served entity and the traffic split of the ready endpoint).
     """
 
-    PARTS: ClassVar = {"deploy": ("", DeployPart)}
+    @property
+    def part(self) -> Any:
+        """The deploy part (the panel also hosts the rollout section's part)."""
+        return self.parts["deploy"]
+
+    PARTS: ClassVar = {"deploy": ("", DeployPart), "rollout": ("rollout_", RolloutPart)}
     _kind = t.Unicode("deploy").tag(sync=True)
     vars().update(declare(PARTS))
 
     def __init__(self, model: str = "", version: int | str = "",
                  sizing: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        connect_rollout(self.parts["deploy"], self.parts["rollout"])  # type: ignore[arg-type]
+        self.rollout = RolloutControls(self.parts["rollout"])
         if model and version:
             state = _sizing_state(sizing) if sizing else {"scheme": "default"}
             self.part.configure(model, str(version), state)

@@ -50,6 +50,9 @@ class PlaygroundPart(Part):
         "status": lambda: t.Unicode("idle"),  # idle running done error
         "disabled_reason": lambda: t.Unicode(""),
         "error": lambda: t.Unicode(""),
+        # one served entity of a multi-entity endpoint ("" = wherever the traffic split sends)
+        "served_model": lambda: t.Unicode(""),
+        "served_models": lambda: t.List(t.Unicode()),  # the endpoint's live entities
     }
 
     def setup(self) -> None:
@@ -63,7 +66,7 @@ class PlaygroundPart(Part):
     def _on_endpoint(self, change: dict[str, Any]) -> None:
         name = str(change["new"] or "")
         if not name:
-            self.set(endpoint_task="", modes=modes_for(""))
+            self.set(endpoint_task="", modes=modes_for(""), served_models=[], served_model="")
             return
         ticket = self.next_generation()
         self.submit(self._load_task, ticket, name)
@@ -74,6 +77,7 @@ class PlaygroundPart(Part):
         endpoint = get_endpoint(self.workspace(), name)
         if self.current(ticket):
             self.use_task(endpoint.task or "")
+            self.use_entities([e.name for e in endpoint.served_entities])
             if not endpoint.is_ready:
                 self.set(error=f"Endpoint '{name}' is not ready yet "
                                f"({endpoint.state.ready or 'unknown'}).")
@@ -84,6 +88,21 @@ class PlaygroundPart(Part):
         modes = modes_for(task)
         mode = self.get("mode") if self.get("mode") in modes else modes[0]
         self.set(endpoint_task=normalize_task(task), modes=modes, mode=mode)
+
+    def use_entities(self, names: list[str]) -> None:
+        """The endpoint's served entities; a chosen one it no longer serves is dropped."""
+        chosen = self.get("served_model")
+        self.set(served_models=names, served_model=chosen if chosen in names else "")
+
+    def rpc_entities(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+        """Read the endpoint's served entities again (a rollout may have changed them)."""
+        from ..endpoints import get_endpoint
+
+        name = self.get("endpoint")
+        names = [e.name for e in get_endpoint(self.workspace(), name).served_entities] if name \
+            else []
+        self.use_entities(names)
+        return {"names": names}
 
     def rpc_endpoints(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
         from ..endpoints import list_endpoints
@@ -136,6 +155,7 @@ class PlaygroundPart(Part):
             "stop": stop or None,
             "logprobs": bool(pick("logprobs")) or top > 0,
             "top_logprobs": top or None,
+            "served_model": str(pick("served_model") or "") or None,
         }
         return out
 
@@ -206,9 +226,10 @@ class PlaygroundPart(Part):
         cancel = req.cancel if req is not None else None
         started = time.time()
         source = texts[0] if len(texts) == 1 else f"[{len(texts)} texts] {texts[0]}"
+        served = str(self.get("served_model") or "") or None
         result = self._recorded(endpoint, "embeddings", source,
                                 lambda: embeddings(self.workspace(), endpoint, texts,
-                                                   cancel=cancel))
+                                                   cancel=cancel, served_model=served))
         self.last = result
         payload = embeddings_payload(result, started)
         self._last_payload = payload
@@ -302,6 +323,7 @@ def generation_payload(result: QueryResult, mode: str, started: float) -> dict[s
         "ttft_s": (round(result.time_to_first_token_s, 3)
                    if result.time_to_first_token_s is not None else None),
         "model": result.response.model,
+        "served_model": result.served_model,
         "logprobs": tokens,
         "table": {"columns": list(frame.columns),
                   "rows": frame.astype(object).where(frame.notna(), None).values.tolist()},
@@ -328,6 +350,7 @@ def embeddings_payload(result: EmbeddingsResult, started: float) -> dict[str, An
         "usage": {"prompt_tokens": result.usage.prompt_tokens,
                   "total_tokens": result.usage.total_tokens},
         "latency_s": round(result.latency_s, 3),
+        "served_model": result.served_model,
         "at": started,
     }
 
