@@ -26,6 +26,8 @@ from .errors import ApiError
 from .governance import PREFIXES as GOVERNANCE_PREFIXES  # governance hook
 from .governance import Governance, caller_for_scope  # governance hook
 from .optimization import Optimizer
+from .preparation import Preparation
+from .preparation import enabled as preparation_enabled
 from .registry import Registry
 from .routes import catalog as catalog_routes
 from .routes import serving as serving_routes
@@ -66,6 +68,7 @@ class LocalWorkspace:
         self.governance = Governance(settings.data_dir, settings.token)  # governance hook
         self.serving = ServingManager(self.store, self.optimizer, self.runtime,
                                       external=self.governance.external)  # governance hook
+        self.preparation: Preparation | None = None
 
     def _stable(self, key: str, make) -> str:
         value = self.store.get_value(key)
@@ -85,11 +88,17 @@ class LocalWorkspace:
             replica.close()
 
     def start(self) -> list[str]:
+        """Register the built-in models, start preparing them (in the background, see
+        ``preparation.py``) and resume deploys a previous run left half done."""
         missing = self.registry.ensure_builtin_models()
+        if preparation_enabled() and self.preparation is None:
+            self.preparation = Preparation(self.registry, self.optimizer).start()
         self.serving.resume_interrupted()
         return missing
 
     def stop(self) -> None:
+        if self.preparation is not None:
+            self.preparation.stop()
         self.runtime.close()
 
 

@@ -1,0 +1,120 @@
+"""Prepare the shipped models at start, in the background, so the first contact is quick.
+
+On a fresh data dir the first ``get-model-optimization-info`` of the chat model used to
+convert the weights and measure the chunk (``optimization.py``) while the user waited,
+28-46 s on a 2-core machine, where Databricks answers at once. So ``serve`` starts this
+preparation right after the workspace is built: one thread loads and measures each
+built-in ``system.ai`` source (the conversion lands in the model cache, the figure in
+``calibration.json``: a restart reads both and measures nothing). The server listens
+meanwhile and answers every other route; ``pt-widgets lab`` starts JupyterLab after the
+server's ready line, so the two overlap.
+
+Every source to prepare is claimed before the server listens, so an optimization-info
+request that arrives during the preparation waits for the measured figure instead of
+getting one that changes a moment later. Progress goes to stdout, one line per model and
+one when done (``PREPARED_LINE`` / ``FINISHED_LINE``), as ``serve`` prints its ready line:
+scripts and tests wait on them. ``PT_WIDGETS_PREPARE_AT_START=0`` turns the preparation
+off (models are then measured on first use, as before).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from .optimization import Optimizer
+from .registry import BUILTIN_MODELS, Registry, VersionDescriptor
+from .serving import hold_load
+
+PREPARE_ENV = "PT_WIDGETS_PREPARE_AT_START"
+PREPARED_LINE = "pt-widgets local workspace prepared"
+FINISHED_LINE = "pt-widgets local workspace preparation finished"
+STOP_WAIT_S = 120.0  # a measurement cannot be interrupted: shutdown waits for the current one
+
+
+def enabled() -> bool:
+    """On unless ``PT_WIDGETS_PREPARE_AT_START`` is ``0``/``false``/``no``/``off``."""
+    return os.environ.get(PREPARE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def say_on_stdout(line: str) -> None:
+    print(line, flush=True)
+
+
+class Preparation:
+    """One background thread measuring the built-in models, each claimed from the start."""
+
+    def __init__(self, registry: Registry, optimizer: Optimizer,
+                 say: Callable[[str], None] = say_on_stdout) -> None:
+        self.optimizer = optimizer
+        self.say = say
+        self.stopping = threading.Event()
+        self.finished = threading.Event()
+        self.descs = builtin_versions(registry)
+        self.claims = {d.full_name: optimizer.claim(d) for d in self.descs}
+        self._thread = threading.Thread(target=self._run, name="preparation", daemon=True)
+
+    def start(self) -> Preparation:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        measured = cached = failed = 0
+        try:
+            for desc in self.descs:
+                if self.stopping.is_set():
+                    break
+                outcome = self._prepare(desc)
+                measured += outcome == "measured"
+                cached += outcome == "cached"
+                failed += outcome == "failed"
+        finally:
+            for key in self.claims.values():  # requests never wait on a preparation that ended
+                self.optimizer.release(key)
+            self.say(f"{FINISHED_LINE} in {time.monotonic() - started:.1f} s: {measured} "
+                     f"measured, {cached} from the calibration cache, {failed} failed")
+            self.finished.set()
+
+    def _prepare(self, desc: VersionDescriptor) -> str:
+        """Measure one source (or read its figure); say what its chunk is and how it came."""
+        name = f"{desc.full_name} version {desc.version}"
+        key = self.claims[desc.full_name]
+        try:
+            if key not in self.optimizer.cached_keys():
+                hold_load(lambda line: self.say(f"preparing {name}: {line}"), self.stopping)
+                if self.stopping.is_set():
+                    return "stopped"
+            value, seconds = self.optimizer.measurement(desc, claimed=True)
+        except Exception as exc:  # the request that needs it measures again and reports it
+            self.say(f"{PREPARED_LINE} {name}: failed ({exc})")
+            return "failed"
+        finally:
+            self.optimizer.release(key)
+        sizing = self.optimizer.sizing_at(desc, value)
+        field = "model_unit_chunk_size" if sizing.scheme == "model_units" else \
+            "throughput_chunk_size"
+        how = "from the calibration cache" if seconds is None else f"measured in {seconds} s"
+        self.say(f"{PREPARED_LINE} {name}: {field} {sizing.chunk} ({value} tokens/s, {how})")
+        return "cached" if seconds is None else "measured"
+
+    def stop(self) -> None:
+        """No further model; wait for the one being measured (its engine threads must not
+        outlive the server)."""
+        self.stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(STOP_WAIT_S)
+
+
+def builtin_versions(registry: Registry) -> list[VersionDescriptor]:
+    """Version 1 of each registered, servable built-in model, in ``BUILTIN_MODELS`` order
+    (the chat model first: it is the one the quickstart asks about first)."""
+    descs = []
+    for model in BUILTIN_MODELS:
+        desc = registry.describe(model.full_name, 1) if registry.get_model(model.full_name) \
+            else None
+        if desc is not None and not desc.problem and desc.task:
+            descs.append(desc)
+    return descs
