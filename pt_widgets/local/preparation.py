@@ -20,6 +20,7 @@ off (models are then measured on first use, as before).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,9 @@ from .serving import hold_load
 PREPARE_ENV = "PT_WIDGETS_PREPARE_AT_START"
 PREPARED_LINE = "pt-widgets local workspace prepared"
 FINISHED_LINE = "pt-widgets local workspace preparation finished"
-STOP_WAIT_S = 120.0  # a measurement cannot be interrupted: shutdown waits for the current one
+# A conversion or measurement cannot be interrupted: shutdown waits this long for the current
+# one, then lets it go (both write their results atomically, so nothing half-written stays).
+STOP_WAIT_S = 20.0
 
 
 def enabled() -> bool:
@@ -40,7 +43,10 @@ def enabled() -> bool:
 
 
 def say_on_stdout(line: str) -> None:
-    print(line, flush=True)
+    """One write per line: ``print`` writes the newline apart, and two threads' lines (the
+    preparation's and the shutdown's) then run together."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 class Preparation:
@@ -101,10 +107,15 @@ class Preparation:
         return "cached" if seconds is None else "measured"
 
     def stop(self) -> None:
-        """No further model; wait for the one being measured (its engine threads must not
-        outlive the server)."""
+        """No further model; wait a little for the one being prepared, so that its engine
+        threads end before the interpreter does (once: ``serve`` stops the workspace both
+        from the ASGI shutdown and on its way out)."""
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         if self._thread.is_alive():
+            self.say(f"stopping: waiting up to {STOP_WAIT_S:.0f} s for the model being "
+                     "prepared")
             self._thread.join(STOP_WAIT_S)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import signal
 
 import requests
 
@@ -102,3 +103,19 @@ def test_prepared_at_start_and_not_measured_again_after_a_restart(start_workspac
                                                 "0 failed")
     assert (cache_file.read_bytes(), cache_file.stat().st_mtime_ns) == (cached, stamp)
     assert {model: optimization_info(server, model) for model in chunks} == chunks
+
+
+def test_stopping_during_the_preparation_exits_cleanly(tmp_path):
+    server = ServerProcess(tmp_path / "ws", env=dict(ON))
+    server.load_hold_file.touch()  # the preparation is held before its first load
+    try:
+        server.start()
+        line_with(server, f"preparing {CHAT} version 1: Load held")
+        # uvicorn re-raises the SIGTERM it handled once it has shut down: -15 is a clean
+        # exit, -9 would be ServerProcess killing a server that did not stop in time
+        assert server.stop() in (0, -signal.SIGTERM)
+    finally:
+        server.load_hold_file.unlink(missing_ok=True)
+        server.stop()
+    assert not (server.data_dir / "calibration.json").exists()  # nothing half-measured
+    assert any(line.startswith(FINISHED) for line in server.output), server.output[-5:]
