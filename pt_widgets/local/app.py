@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .calibration_cache import CalibrationCache
 from .errors import ApiError
 from .governance import PREFIXES as GOVERNANCE_PREFIXES  # governance hook
 from .governance import Governance, caller_for_scope  # governance hook
@@ -61,14 +62,19 @@ class LocalWorkspace:
         self.metastore_id = self._stable("metastore_id", lambda: secrets.token_hex(16))
         self.workspace_id = self._stable("workspace_id", lambda: str(secrets.randbelow(10**15)
                                                                      + 10**15))
+        self.runtime = Runtime(settings)
+        self.calibration = CalibrationCache(settings.data_dir, self.measure)
+        # first thing: the preparation of the built-in models (see preparation.py) overlaps
+        # MLflow's database set-up below, the server's start and, with `pt-widgets lab`,
+        # JupyterLab's
+        self.preparation = Preparation(self.calibration).start() if preparation_enabled() \
+            else None
         init_mlflow_server_env(settings)
         self.registry = Registry(settings)
-        self.runtime = Runtime(settings)
-        self.optimizer = Optimizer(self.registry, settings.data_dir, self.measure)
+        self.optimizer = Optimizer(self.registry, self.calibration)
         self.governance = Governance(settings.data_dir, settings.token)  # governance hook
         self.serving = ServingManager(self.store, self.optimizer, self.runtime,
                                       external=self.governance.external)  # governance hook
-        self.preparation: Preparation | None = None
 
     def _stable(self, key: str, make) -> str:
         value = self.store.get_value(key)
@@ -88,11 +94,8 @@ class LocalWorkspace:
             replica.close()
 
     def start(self) -> list[str]:
-        """Register the built-in models, start preparing them (in the background, see
-        ``preparation.py``) and resume deploys a previous run left half done."""
+        """Register the built-in models and resume deploys a previous run left half done."""
         missing = self.registry.ensure_builtin_models()
-        if preparation_enabled() and self.preparation is None:
-            self.preparation = Preparation(self.registry, self.optimizer).start()
         self.serving.resume_interrupted()
         return missing
 

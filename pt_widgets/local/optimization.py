@@ -7,21 +7,17 @@ between machines, exactly as a real chunk differs between model sizes. Model-uni
 models (declared with the version tag ``pt_widgets.sizing=model_units``) are sized in
 increments of ``MODEL_UNIT_CHUNK`` units, one replica being worth that many units.
 
-A source can be *claimed* by the start-up preparation (``preparation.py``) before the server
-listens: a request that needs a claimed source's figure waits until the preparation has
-measured it (or gave up), so no answer ever carries a chunk that a moment later changes.
+The cache, and the wait for a measurement the start-up preparation is making, are
+``calibration_cache.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .calibration_cache import CalibrationCache
 from .errors import invalid, missing_model, missing_version
 from .registry import Registry, VersionDescriptor, read_json
 
@@ -64,15 +60,11 @@ def model_type_of(desc: VersionDescriptor) -> str | None:
 
 
 class Optimizer:
-    """Answers optimization info and owns the calibration cache."""
+    """Answers optimization info; the figures come from the calibration cache."""
 
-    def __init__(self, registry: Registry, data_dir: Path, measure) -> None:
+    def __init__(self, registry: Registry, calibration: CalibrationCache) -> None:
         self.registry = registry
-        self.path = data_dir / "calibration.json"
-        self.measure = measure  # callable(desc) -> tokens/s of one replica
-        self._lock = threading.Lock()  # one measurement at a time: they would share the CPU
-        self._claims = threading.Condition()
-        self._claimed: set[str] = set()  # sources the start-up preparation will measure
+        self.calibration = calibration
 
     def describe(self, full_name: str, version: Any) -> VersionDescriptor:
         text = str(version)
@@ -118,68 +110,16 @@ class Optimizer:
         return body
 
     def sizing(self, desc: VersionDescriptor) -> Sizing:
-        return self.sizing_at(desc, self.tokens_per_second(desc))
-
-    @staticmethod
-    def sizing_at(desc: VersionDescriptor, measured: float) -> Sizing:
-        """The sizing of ``desc`` when one replica serves ``measured`` tokens/s."""
-        if desc.sizing == "model_units":
-            return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
-        chunk = max(10, int(measured // 10 * 10))
-        return Sizing("tokens_per_second", chunk, 1.0)
+        return sizing_at(desc, self.tokens_per_second(desc))
 
     def tokens_per_second(self, desc: VersionDescriptor) -> float:
         """One replica's measured tokens/s, from the cache or measured now (once)."""
-        return self.measurement(desc)[0]
+        return self.calibration.measurement(desc)[0]
 
-    @staticmethod
-    def source_key(desc: VersionDescriptor) -> str:
-        """The calibration cache's key: versions of one weights file share one figure."""
-        return f"{desc.kind}:{desc.path}:{desc.filename or ''}"
 
-    def cached_keys(self) -> set[str]:
-        """The sources whose figure ``calibration.json`` already holds."""
-        return set(read_json(self.path))
-
-    def claim(self, desc: VersionDescriptor) -> str:
-        """Reserve ``desc``'s measurement for the caller (the start-up preparation): others
-        wait in :meth:`measurement` until :meth:`release`."""
-        key = self.source_key(desc)
-        with self._claims:
-            self._claimed.add(key)
-        return key
-
-    def release(self, key: str) -> None:
-        with self._claims:
-            self._claimed.discard(key)
-            self._claims.notify_all()
-
-    def measurement(self, desc: VersionDescriptor, claimed: bool = False
-                    ) -> tuple[float, float | None]:
-        """(tokens/s, seconds the measurement took, or None when read from the cache).
-
-        ``claimed``: the caller holds the claim on this source (the preparation itself);
-        everyone else first waits for a claim on it to be released.
-        """
-        key = self.source_key(desc)
-        if not claimed:
-            with self._claims:
-                self._claims.wait_for(lambda: key not in self._claimed)
-        with self._lock:
-            cache = read_json(self.path)
-            if key in cache:
-                return float(cache[key]["tokens_per_second"]), None
-            started = time.monotonic()
-            value = round(float(self.measure(desc)), 1)  # what later reads of the cache see
-            seconds = round(time.monotonic() - started, 1)
-            cache = read_json(self.path)
-            cache[key] = {
-                "tokens_per_second": value,
-                "measured_at": int(time.time()),
-                "seconds": seconds,
-                "cpus": os.cpu_count(),
-            }
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=1))
-            tmp.replace(self.path)
-            return value, seconds
+def sizing_at(desc: VersionDescriptor, measured: float) -> Sizing:
+    """The sizing of ``desc`` when one replica of it serves ``measured`` tokens/s."""
+    if desc.sizing == "model_units":
+        return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
+    chunk = max(10, int(measured // 10 * 10))
+    return Sizing("tokens_per_second", chunk, 1.0)

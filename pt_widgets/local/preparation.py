@@ -2,8 +2,8 @@
 
 On a fresh data dir the first ``get-model-optimization-info`` of the chat model used to
 convert the weights and measure the chunk (``optimization.py``) while the user waited,
-28-46 s on a 2-core machine, where Databricks answers at once. So ``serve`` starts this
-preparation right after the workspace is built: one thread loads and measures each
+28-46 s on a 2-core machine, where Databricks answers at once. So the workspace starts this
+preparation first thing, before MLflow's database: one thread loads and measures each
 built-in ``system.ai`` source (the conversion lands in the model cache, the figure in
 ``calibration.json``: a restart reads both and measures nothing). The server listens
 meanwhile and answers every other route; ``pt-widgets lab`` starts JupyterLab after the
@@ -25,8 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from .optimization import Optimizer
-from .registry import BUILTIN_MODELS, Registry, VersionDescriptor
+from .calibration_cache import CalibrationCache
+from .optimization import sizing_at
+from .registry import BUILTIN_MODELS, VersionDescriptor, builtin_source_path
 from .serving import hold_load
 
 PREPARE_ENV = "PT_WIDGETS_PREPARE_AT_START"
@@ -52,14 +53,14 @@ def say_on_stdout(line: str) -> None:
 class Preparation:
     """One background thread measuring the built-in models, each claimed from the start."""
 
-    def __init__(self, registry: Registry, optimizer: Optimizer,
+    def __init__(self, calibration: CalibrationCache,
                  say: Callable[[str], None] = say_on_stdout) -> None:
-        self.optimizer = optimizer
+        self.calibration = calibration
         self.say = say
         self.stopping = threading.Event()
         self.finished = threading.Event()
-        self.descs = builtin_versions(registry)
-        self.claims = {d.full_name: optimizer.claim(d) for d in self.descs}
+        self.descs = builtin_versions()
+        self.claims = {d.full_name: calibration.claim(d) for d in self.descs}
         self._thread = threading.Thread(target=self._run, name="preparation", daemon=True)
 
     def start(self) -> Preparation:
@@ -79,7 +80,7 @@ class Preparation:
                 failed += outcome == "failed"
         finally:
             for key in self.claims.values():  # requests never wait on a preparation that ended
-                self.optimizer.release(key)
+                self.calibration.release(key)
             self.say(f"{FINISHED_LINE} in {time.monotonic() - started:.1f} s: {measured} "
                      f"measured, {cached} from the calibration cache, {failed} failed")
             self.finished.set()
@@ -89,17 +90,17 @@ class Preparation:
         name = f"{desc.full_name} version {desc.version}"
         key = self.claims[desc.full_name]
         try:
-            if key not in self.optimizer.cached_keys():
+            if key not in self.calibration.cached_keys():
                 hold_load(lambda line: self.say(f"preparing {name}: {line}"), self.stopping)
                 if self.stopping.is_set():
                     return "stopped"
-            value, seconds = self.optimizer.measurement(desc, claimed=True)
+            value, seconds = self.calibration.measurement(desc, claimed=True)
         except Exception as exc:  # the request that needs it measures again and reports it
             self.say(f"{PREPARED_LINE} {name}: failed ({exc})")
             return "failed"
         finally:
-            self.optimizer.release(key)
-        sizing = self.optimizer.sizing_at(desc, value)
+            self.calibration.release(key)
+        sizing = sizing_at(desc, value)
         field = "model_unit_chunk_size" if sizing.scheme == "model_units" else \
             "throughput_chunk_size"
         how = "from the calibration cache" if seconds is None else f"measured in {seconds} s"
@@ -119,13 +120,17 @@ class Preparation:
             self._thread.join(STOP_WAIT_S)
 
 
-def builtin_versions(registry: Registry) -> list[VersionDescriptor]:
-    """Version 1 of each registered, servable built-in model, in ``BUILTIN_MODELS`` order
-    (the chat model first: it is the one the quickstart asks about first)."""
+def builtin_versions() -> list[VersionDescriptor]:
+    """Version 1 of each built-in model whose package is installed, described as the registry
+    registers it (``Registry.ensure_builtin_models``), in ``BUILTIN_MODELS`` order: the chat
+    model first, the one the quickstart asks about first. Built without the registry, so the
+    preparation can start before MLflow's database is ready (on a fresh data dir creating it
+    takes seconds)."""
     descs = []
     for model in BUILTIN_MODELS:
-        desc = registry.describe(model.full_name, 1) if registry.get_model(model.full_name) \
-            else None
-        if desc is not None and not desc.problem and desc.task:
-            descs.append(desc)
+        path = builtin_source_path(model)
+        if path is not None:
+            descs.append(VersionDescriptor(
+                full_name=model.full_name, version=1, task=model.task, kind=model.kind,
+                path=str(path), filename=model.filename, sizing=model.sizing))
     return descs
