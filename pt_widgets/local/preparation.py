@@ -58,7 +58,6 @@ class Preparation:
         self.calibration = calibration
         self.say = say
         self.stopping = threading.Event()
-        self.finished = threading.Event()
         self.descs = builtin_versions()
         self.claims = {d.full_name: calibration.claim(d) for d in self.descs}
         self._thread = threading.Thread(target=self._run, name="preparation", daemon=True)
@@ -83,7 +82,6 @@ class Preparation:
                 self.calibration.release(key)
             self.say(f"{FINISHED_LINE} in {time.monotonic() - started:.1f} s: {measured} "
                      f"measured, {cached} from the calibration cache, {failed} failed")
-            self.finished.set()
 
     def _prepare(self, desc: VersionDescriptor) -> str:
         """Measure one source (or read its figure); say what its chunk is and how it came."""
