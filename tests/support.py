@@ -27,6 +27,10 @@ def server_env() -> dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         PT_WIDGETS_MODEL_CACHE=MODEL_CACHE,
         PT_WIDGETS_CALIBRATION_SECONDS=env.get("PT_WIDGETS_CALIBRATION_SECONDS", "4"),
+        # Off for test servers unless a test turns it on (tests/server/test_preparation.py):
+        # the suite starts dozens of servers on fresh data dirs, most of which never size a
+        # model, and a measurement in the background of each would only load the 2 CPUs.
+        PT_WIDGETS_PREPARE_AT_START=env.get("PT_WIDGETS_PREPARE_AT_START", "0"),
         PYTHONUNBUFFERED="1",
     )
     for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):

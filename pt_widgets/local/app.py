@@ -22,10 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .calibration_cache import CalibrationCache
 from .errors import ApiError
 from .governance import PREFIXES as GOVERNANCE_PREFIXES  # governance hook
 from .governance import Governance, caller_for_scope  # governance hook
 from .optimization import Optimizer
+from .preparation import Preparation
+from .preparation import enabled as preparation_enabled
 from .registry import Registry
 from .routes import catalog as catalog_routes
 from .routes import serving as serving_routes
@@ -59,10 +62,16 @@ class LocalWorkspace:
         self.metastore_id = self._stable("metastore_id", lambda: secrets.token_hex(16))
         self.workspace_id = self._stable("workspace_id", lambda: str(secrets.randbelow(10**15)
                                                                      + 10**15))
+        self.runtime = Runtime(settings)
+        self.calibration = CalibrationCache(settings.data_dir, self.measure)
+        # first thing: the preparation of the built-in models (see preparation.py) overlaps
+        # MLflow's database set-up below, the server's start and, with `pt-widgets lab`,
+        # JupyterLab's
+        self.preparation = Preparation(self.calibration).start() if preparation_enabled() \
+            else None
         init_mlflow_server_env(settings)
         self.registry = Registry(settings)
-        self.runtime = Runtime(settings)
-        self.optimizer = Optimizer(self.registry, settings.data_dir, self.measure)
+        self.optimizer = Optimizer(self.registry, self.calibration)
         self.governance = Governance(settings.data_dir, settings.token)  # governance hook
         self.serving = ServingManager(self.store, self.optimizer, self.runtime,
                                       external=self.governance.external)  # governance hook
@@ -85,11 +94,14 @@ class LocalWorkspace:
             replica.close()
 
     def start(self) -> list[str]:
+        """Register the built-in models and resume deploys a previous run left half done."""
         missing = self.registry.ensure_builtin_models()
         self.serving.resume_interrupted()
         return missing
 
     def stop(self) -> None:
+        if self.preparation is not None:
+            self.preparation.stop()
         self.runtime.close()
 
 

@@ -6,18 +6,18 @@ source and cached in ``calibration.json`` in the data dir; the figure therefore 
 between machines, exactly as a real chunk differs between model sizes. Model-unit
 models (declared with the version tag ``pt_widgets.sizing=model_units``) are sized in
 increments of ``MODEL_UNIT_CHUNK`` units, one replica being worth that many units.
+
+The cache, and the wait for a measurement the start-up preparation is making, are
+``calibration_cache.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .calibration_cache import CalibrationCache
 from .errors import invalid, missing_model, missing_version
 from .registry import Registry, VersionDescriptor, read_json
 
@@ -60,13 +60,11 @@ def model_type_of(desc: VersionDescriptor) -> str | None:
 
 
 class Optimizer:
-    """Answers optimization info and owns the calibration cache."""
+    """Answers optimization info; the figures come from the calibration cache."""
 
-    def __init__(self, registry: Registry, data_dir: Path, measure) -> None:
+    def __init__(self, registry: Registry, calibration: CalibrationCache) -> None:
         self.registry = registry
-        self.path = data_dir / "calibration.json"
-        self.measure = measure  # callable(desc) -> tokens/s of one replica
-        self._lock = threading.Lock()
+        self.calibration = calibration
 
     def describe(self, full_name: str, version: Any) -> VersionDescriptor:
         text = str(version)
@@ -112,29 +110,16 @@ class Optimizer:
         return body
 
     def sizing(self, desc: VersionDescriptor) -> Sizing:
-        measured = self.tokens_per_second(desc)
-        if desc.sizing == "model_units":
-            return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
-        chunk = max(10, int(measured // 10 * 10))
-        return Sizing("tokens_per_second", chunk, 1.0)
+        return sizing_at(desc, self.tokens_per_second(desc))
 
     def tokens_per_second(self, desc: VersionDescriptor) -> float:
         """One replica's measured tokens/s, from the cache or measured now (once)."""
-        key = f"{desc.kind}:{desc.path}:{desc.filename or ''}"
-        with self._lock:
-            cache = read_json(self.path)
-            if key in cache:
-                return float(cache[key]["tokens_per_second"])
-            started = time.monotonic()
-            value = round(float(self.measure(desc)), 1)  # what later reads of the cache see
-            cache = read_json(self.path)
-            cache[key] = {
-                "tokens_per_second": value,
-                "measured_at": int(time.time()),
-                "seconds": round(time.monotonic() - started, 1),
-                "cpus": os.cpu_count(),
-            }
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=1))
-            tmp.replace(self.path)
-            return value
+        return self.calibration.measurement(desc)[0]
+
+
+def sizing_at(desc: VersionDescriptor, measured: float) -> Sizing:
+    """The sizing of ``desc`` when one replica of it serves ``measured`` tokens/s."""
+    if desc.sizing == "model_units":
+        return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
+    chunk = max(10, int(measured // 10 * 10))
+    return Sizing("tokens_per_second", chunk, 1.0)

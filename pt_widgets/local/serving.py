@@ -407,12 +407,14 @@ class ServingManager:
                 self.runtime.activate(name, record["config"], loaded or {})
 
 
-def hold_load(say: Callable[[str], None]) -> None:
-    """Wait while the ``PT_WIDGETS_LOAD_HOLD_FILE`` file exists (at most 10 minutes)."""
+def hold_load(say: Callable[[str], None], stopping: threading.Event | None = None) -> None:
+    """Wait while the ``PT_WIDGETS_LOAD_HOLD_FILE`` file exists (at most 10 minutes, or
+    until ``stopping`` is set: a server shutting down does not wait for the file)."""
     hold = os.environ.get(LOAD_HOLD_ENV)
     if not hold or not os.path.exists(hold):
         return
     say(f"Load held while {hold} exists ({LOAD_HOLD_ENV})")
+    stopping = stopping or threading.Event()
     deadline = time.monotonic() + LOAD_HOLD_LIMIT_S
-    while os.path.exists(hold) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while os.path.exists(hold) and time.monotonic() < deadline and not stopping.wait(0.02):
+        pass
