@@ -86,13 +86,13 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, start: StartOnce, onSc
     else if (current) await loadSchemas(current);
   };
   const loadCatalogs = async () => {
+    if (start.pending()) return; // the kernel is fetching them: "start" brings them
     const known = start.catalogs();
     await showCatalogs(known ?? (await ctx.request<{ items: string[] }>("catalogs")).items);
   };
   const report = (e: unknown) => errors.set(errorText(e));
   ctx.on("start", () => {
-    const known = shown ? undefined : start.catalogs();
-    if (known) showCatalogs(known).catch(report);
+    if (!shown) loadCatalogs().catch(report);
   });
   catalog.addEventListener("change", () => chooseCatalog(catalog.value));
   schema.addEventListener("change", () => chooseSchema(schema.value));

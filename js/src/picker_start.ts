@@ -10,8 +10,13 @@ export interface ModelsPage {
   schema_total: number;
 }
 
-/** What the kernel prefetched; any part may be missing (then the view asks for it). */
+/**
+ * What the kernel prefetched; any part may be missing (then the view asks for it). `{}`
+ * while the kernel is still fetching; `{ failed: true }` if it could not (the view's own
+ * requests then say why).
+ */
 export interface StartPages {
+  failed?: boolean;
   catalogs?: string[];
   schemas?: Record<string, string[]>;
   models?: Record<string, ModelsPage>;
@@ -25,6 +30,12 @@ export class StartOnce {
   private readonly used = new Set<string>();
 
   constructor(private readonly read: () => StartPages | undefined) {}
+
+  /** The kernel is still fetching: wait for the trait rather than race it with requests. */
+  pending(): boolean {
+    const pages = this.read();
+    return pages !== undefined && Object.keys(pages).length === 0;
+  }
 
   catalogs(): string[] | undefined {
     return this.take("catalogs", this.read()?.catalogs);

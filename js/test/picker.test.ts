@@ -175,6 +175,18 @@ describe("ModelPicker", () => {
     expect(model.calls("picker:schemas").map((c) => c.params.catalog)).toEqual(["bulk", "system"]);
   });
 
+  it("waits for the kernel's prefetch instead of racing it, and asks if it failed", async () => {
+    const { model, root } = setup({ start: {} });
+    await flush();
+    expect(model.requests).toEqual([]);
+    expect(byTestId<HTMLSelectElement>(root, "catalog").options[0].text).toBe("Loading catalogs…");
+    model.update({ start: { failed: true } });
+    await flush();
+    expect(model.calls("picker:catalogs")).toHaveLength(1);
+    expect(model.state.schema).toBe("ai");
+    expect(root.querySelectorAll("[data-testid=model-list] li.ptw-option")).toHaveLength(2);
+  });
+
   it("shows request errors and the error trait in the widget", async () => {
     const model = new FakeModel({ catalog: "", error: "" }, (_m, _p, reply) =>
       reply.error("Cannot reach the workspace."),

@@ -9,8 +9,9 @@ The first pages are the exception: as the widget is created, the catalogs, the s
 the catalog the view will choose and the first 50 models of its only schema are fetched in
 the background and published in the ``start`` trait. The view shows them without asking, so
 the first model page appears without three request round trips in a row (catalogs, then
-schemas, then models) after the view is drawn; the view uses each part once, and asks the
-kernel as before for anything else (and if it is drawn before the fetch is done).
+schemas, then models) after the view is drawn. A view drawn before the fetch is done waits
+for the trait; each view uses each part once and asks the kernel, as before, for anything
+else.
 """
 
 from __future__ import annotations
@@ -69,14 +70,16 @@ class PickerPart(Part):
     def prefetch(self) -> None:
         """Publish the first pages the view shows in ``start`` (see the module docstring).
 
-        A failure is left to the view's own requests to report, in its error box.
+        Always published, ``{"failed": True}`` on failure: a view drawn before this is done
+        waits for it (instead of racing it with the same requests), and on failure asks
+        itself, so its error box says why.
         """
         try:
             start = self.first_pages()
         except Exception:  # noqa: BLE001 - the view asks again and shows the error
             log.debug("pt_widgets: could not prefetch the picker's first pages", exc_info=True)
-            return
-        self.set(start=start)
+            start = {"failed": True}
+        self.set(start=start)  # always: a view waits for it before asking itself
 
     def first_pages(self) -> dict[str, Any]:
         """The catalogs; the schemas of the chosen catalog (else ``system``, which the view
