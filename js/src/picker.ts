@@ -3,6 +3,7 @@
 import { bindErrors } from "./bind";
 import { clear, debounce, type ErrorBox, errorText, field, h, setOptions } from "./dom";
 import { formatInt, shortTask } from "./format";
+import { type ModelsPage, StartOnce, type StartPages } from "./picker_start";
 import type { Ctx } from "./rpc";
 
 export const PAGE_SIZE = 50;
@@ -22,16 +23,10 @@ export interface PickerState {
   chunk_size: number;
   dbus_per_chunk: number | null;
   error: string;
+  start: StartPages; // first pages prefetched by the kernel (see picker_start.ts)
 }
 
 type PickerCtx = Ctx<PickerState>;
-
-interface ModelsPage {
-  items: string[];
-  total: number;
-  offset: number;
-  schema_total: number;
-}
 
 interface VersionRow {
   version: string;
@@ -45,7 +40,7 @@ function emptyItem(text: string): HTMLLIElement {
 }
 
 /** Catalog and schema selects: the system catalog and a lone schema are chosen for you. */
-function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) {
+function catalogSection(ctx: PickerCtx, errors: ErrorBox, start: StartOnce, onSchema: () => void) {
   const catalog = h("select", { "data-testid": "catalog", "aria-label": "Catalog" });
   const schema = h("select", { "data-testid": "schema", "aria-label": "Schema" });
   let catalogs: string[] = [];
@@ -60,9 +55,11 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) 
   };
   const loadSchemas = async (cat: string) => {
     setOptions(schema, [], "", "Loading…");
-    const res = await ctx.request<{ items: string[] }>("schemas", { catalog: cat });
+    // awaited even when prefetched: the ctx.set that chose the catalog is still setting traits
+    const items = await (start.schemas(cat) ??
+      ctx.request<{ items: string[] }>("schemas", { catalog: cat }).then((r) => r.items));
     if (cat !== ctx.get("catalog")) return;
-    schemas = res.items;
+    schemas = items;
     const current = ctx.get("schema");
     setOptions(
       schema,
@@ -73,8 +70,11 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) 
     if (!current && schemas.length === 1) chooseSchema(schemas[0]);
     else if (current) onSchema();
   };
-  const loadCatalogs = async () => {
-    catalogs = (await ctx.request<{ items: string[] }>("catalogs")).items;
+  let shown = false; // from the start pages or the request, whichever comes first
+  const showCatalogs = async (items: string[]) => {
+    if (shown) return;
+    shown = true;
+    catalogs = items;
     const current = ctx.get("catalog");
     setOptions(
       catalog,
@@ -85,7 +85,15 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) 
     if (!current && catalogs.includes("system")) chooseCatalog("system");
     else if (current) await loadSchemas(current);
   };
+  const loadCatalogs = async () => {
+    if (start.pending()) return; // the kernel is fetching them: "start" brings them
+    const known = start.catalogs();
+    await showCatalogs(known ?? (await ctx.request<{ items: string[] }>("catalogs")).items);
+  };
   const report = (e: unknown) => errors.set(errorText(e));
+  ctx.on("start", () => {
+    if (!shown) loadCatalogs().catch(report);
+  });
   catalog.addEventListener("change", () => chooseCatalog(catalog.value));
   schema.addEventListener("change", () => chooseSchema(schema.value));
   ctx.on("catalog", () => {
@@ -103,8 +111,22 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, onSchema: () => void) 
   return { catalog, schema, start: () => loadCatalogs().catch(report) };
 }
 
+/** One model of the list; clicking it chooses it (its version is then chosen for you). */
+function modelOption(ctx: PickerCtx, full: string, name: string): HTMLLIElement {
+  const selected = full === ctx.get("model");
+  return h("li", {
+    role: "option",
+    class: selected ? "ptw-option ptw-selected" : "ptw-option",
+    "aria-selected": selected ? "true" : "false",
+    dataset: { name: full },
+    text: name,
+    title: full,
+    onclick: () => ctx.set({ model: full, version: "" }),
+  });
+}
+
 /** The search box and the lazily paged list of models (more on scroll or click). */
-function modelList(ctx: PickerCtx, errors: ErrorBox) {
+function modelList(ctx: PickerCtx, errors: ErrorBox, start: StartOnce) {
   const search = h("input", {
     type: "search",
     placeholder: "Search models (text or glob, e.g. *instruct*)",
@@ -122,19 +144,9 @@ function modelList(ctx: PickerCtx, errors: ErrorBox) {
   });
   const more = h("li", { class: "ptw-more", role: "presentation", "data-testid": "load-more" });
   const at = { seq: 0, loaded: 0, total: 0, loading: false };
-  const option = (full: string, name: string, selected: string) =>
-    h("li", {
-      role: "option",
-      class: full === selected ? "ptw-option ptw-selected" : "ptw-option",
-      "aria-selected": full === selected ? "true" : "false",
-      dataset: { name: full },
-      text: name,
-      title: full,
-      onclick: () => ctx.set({ model: full, version: "" }),
-    });
   const showPage = (page: ModelsPage, cat: string, sch: string) => {
     more.remove();
-    list.append(...page.items.map((name) => option(`${cat}.${sch}.${name}`, name, ctx.get("model"))));
+    list.append(...page.items.map((name) => modelOption(ctx, `${cat}.${sch}.${name}`, name)));
     at.loaded += page.items.length;
     at.total = page.total;
     const query = search.value.trim();
@@ -155,6 +167,8 @@ function modelList(ctx: PickerCtx, errors: ErrorBox) {
       list.append(emptyItem("Choose a catalog and a schema."));
       return;
     }
+    const known = at.loaded === 0 && !search.value.trim() ? start.models(cat, sch) : undefined;
+    if (known) return showPage(known, cat, sch);
     at.loading = true;
     more.textContent = "Loading…";
     if (!more.isConnected) list.append(more);
@@ -311,9 +325,12 @@ function renderInfo(ctx: PickerCtx, info: HTMLElement): void {
 
 export function renderPicker(ctx: PickerCtx, root: HTMLElement): void {
   const errors = bindErrors(ctx);
-  const models = modelList(ctx, errors);
-  const catalogs = catalogSection(ctx, errors, models.reset);
+  const start = new StartOnce(() => ctx.get("start"));
+  const models = modelList(ctx, errors, start);
+  // before the catalog section: its "catalog" handler clears the list, and with the start
+  // pages the section fills the new list within the same change event
   wireModelList(ctx, models);
+  const catalogs = catalogSection(ctx, errors, start, models.reset);
   const version = versionSection(ctx, errors);
   const info = h("div", { class: "ptw-info", "data-testid": "model-info", "aria-live": "polite" });
   root.append(

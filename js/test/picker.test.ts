@@ -140,6 +140,53 @@ describe("ModelPicker", () => {
     expect(byTestId(root, "ineligible-reason").textContent).toMatch(/No llm\/v1 task/);
   });
 
+  it("shows the kernel's prefetched first pages at once, without a request", async () => {
+    const page = {
+      items: ["all_minilm_l6_v2", "smollm2_135m_instruct"],
+      total: 2,
+      offset: 0,
+      schema_total: 2,
+    };
+    const { model, root } = setup({
+      start: { catalogs: ["bulk", "system"], schemas: { system: ["ai"] }, models: { "system.ai": page } },
+    });
+    for (let i = 0; i < 5; i++) await Promise.resolve(); // microtasks: before the next paint
+    expect(model.state.catalog).toBe("system");
+    expect(model.state.schema).toBe("ai");
+    const items = root.querySelectorAll("[data-testid=model-list] li.ptw-option");
+    expect(Array.from(items).map((li) => li.textContent)).toEqual(page.items);
+    expect(byTestId(root, "model-count").textContent).toBe("2 models");
+    expect(model.requests).toEqual([]);
+  });
+
+  it("uses first pages that arrive after the render, and asks for anything later", async () => {
+    const { model, root } = setup();
+    expect(model.calls("picker:catalogs")).toHaveLength(1); // drawn before the prefetch ended
+    model.update({ start: { catalogs: ["bulk", "system"], schemas: { system: ["ai"] } } });
+    await flush();
+    expect(model.state.schema).toBe("ai");
+    expect(model.calls("picker:schemas")).toHaveLength(0);
+    expect(model.calls("picker:models")).toHaveLength(1); // not prefetched: asked
+    expect(root.querySelectorAll("[data-testid=model-list] li.ptw-option")).toHaveLength(2);
+    model.update({ catalog: "bulk" });
+    await flush();
+    model.update({ catalog: "system" }); // coming back: asked again, fresh
+    await flush();
+    expect(model.calls("picker:schemas").map((c) => c.params.catalog)).toEqual(["bulk", "system"]);
+  });
+
+  it("waits for the kernel's prefetch instead of racing it, and asks if it failed", async () => {
+    const { model, root } = setup({ start: {} });
+    await flush();
+    expect(model.requests).toEqual([]);
+    expect(byTestId<HTMLSelectElement>(root, "catalog").options[0].text).toBe("Loading catalogs…");
+    model.update({ start: { failed: true } });
+    await flush();
+    expect(model.calls("picker:catalogs")).toHaveLength(1);
+    expect(model.state.schema).toBe("ai");
+    expect(root.querySelectorAll("[data-testid=model-list] li.ptw-option")).toHaveLength(2);
+  });
+
   it("shows request errors and the error trait in the widget", async () => {
     const model = new FakeModel({ catalog: "", error: "" }, (_m, _p, reply) =>
       reply.error("Cannot reach the workspace."),

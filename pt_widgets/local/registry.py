@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ TAG_SIZING = "pt_widgets.sizing"  # "model_units" declares a model-unit-sized mo
 TAG_SYSTEM_PROMPT = "pt_widgets.system_prompt"
 LLM_TASKS = ("llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings")
 OWNER = "local-workspace"
+MAX_COPY_HOPS = 4  # a copy of a copy of ...: enough for any real chain, no loop forever
 
 
 @dataclass(frozen=True)
@@ -211,11 +212,21 @@ class Registry:
         return missing
 
     # -- what a version is -------------------------------------------------------------------
-    def describe(self, full_name: str, version: int) -> VersionDescriptor | None:
-        """Task, weights location and sizing scheme of a version; None if it does not exist."""
+    def describe(self, full_name: str, version: int, hops: int = 0) -> VersionDescriptor | None:
+        """Task, weights location and sizing scheme of a version; None if it does not exist.
+
+        A version made by ``MlflowClient.copy_model_version`` has the source version's URI
+        (``models:/<name>/<version>``) as its source: it is described as that version (the
+        same weights under another name), following at most a few copies of copies.
+        """
         mv = self.get_version(full_name, version)
         if mv is None:
             return None
+        copied = copied_from(mv.source or "")
+        if copied is not None and hops < MAX_COPY_HOPS:
+            original = self.describe(*copied, hops=hops + 1)
+            if original is not None:
+                return replace(original, full_name=full_name, version=version)
         tags = dict(mv.tags or {})
         if TAG_KIND in tags:
             return VersionDescriptor(
@@ -270,6 +281,15 @@ class Registry:
         if os.path.isabs(source):
             return Path(source)
         return None
+
+
+def copied_from(source: str) -> tuple[str, int] | None:
+    """``(name, version)`` of a ``models:/<name>/<version>`` source (a copied version); None
+    for any other source (``models:/m-...`` logged-model ids included)."""
+    if not source.startswith("models:/") or source.startswith("models:/m-"):
+        return None
+    name, _, version = source[len("models:/"):].partition("/")
+    return (name, int(version)) if name and version.isdigit() else None
 
 
 def model_task(mlmodel: dict[str, Any]) -> str | None:

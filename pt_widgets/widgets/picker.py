@@ -4,10 +4,19 @@ Only the selection and what is known about it are synced traits. Lists travel as
 names through requests: the model names of a schema are fetched once (a schema of 10,000
 models is one or a few HTTP pages) and kept here, and the browser asks for 50 at a time,
 filtered by the search box, as the list scrolls; never one message per model.
+
+The first pages are the exception: as the widget is created, the catalogs, the schemas of
+the catalog the view will choose and the first 50 models of its only schema are fetched in
+the background and published in the ``start`` trait. The view shows them without asking, so
+the first model page appears without three request round trips in a row (catalogs, then
+schemas, then models) after the view is drawn. A view drawn before the fetch is done waits
+for the trait; each view uses each part once and asks the kernel, as before, for anything
+else.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +30,7 @@ from ._base import Facade, Part, PtWidget, Request, WaitsForPart, declare, descr
 if TYPE_CHECKING:  # pragma: no cover
     from ..sizing import SizingPlan
 
+log = logging.getLogger("pt_widgets.widgets")
 PAGE = 50
 MAX_PAGE = 500
 MAX_VERSIONS = 200
@@ -43,6 +53,8 @@ class PickerPart(Part):
         "dbus_per_chunk": lambda: t.Float(None, allow_none=True),
         "model_type": lambda: t.Unicode(""),
         "error": lambda: t.Unicode(""),
+        # {"catalogs": [...], "schemas": {catalog: [...]}, "models": {"cat.schema": page}}
+        "start": lambda: t.Dict(),
     }
 
     def setup(self) -> None:
@@ -53,14 +65,55 @@ class PickerPart(Part):
         self._settled = threading.Event()
         self._settled.set()
         self.observe(self._on_selection, "model", "version")
+        self.host._pool.submit(self.prefetch)
+
+    def prefetch(self) -> None:
+        """Publish the first pages the view shows in ``start`` (see the module docstring).
+
+        Always published, ``{"failed": True}`` on failure: a view drawn before this is done
+        waits for it (instead of racing it with the same requests), and on failure asks
+        itself, so its error box says why.
+        """
+        try:
+            start = self.first_pages()
+        except Exception:  # noqa: BLE001 - the view asks again and shows the error
+            log.debug("pt_widgets: could not prefetch the picker's first pages", exc_info=True)
+            start = {"failed": True}
+        self.set(start=start)  # always: a view waits for it before asking itself
+
+    def first_pages(self) -> dict[str, Any]:
+        """The catalogs; the schemas of the chosen catalog (else ``system``, which the view
+        chooses); the first page of models of the chosen schema (else the only one).
+
+        The schemas of the likely catalog are asked for alongside the catalogs (two
+        requests in a row instead of three); they are used only if that catalog exists.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        likely = self.get("catalog") or "system"
+        with ThreadPoolExecutor(max_workers=1) as side:
+            likely_schemas = side.submit(self.rpc_schemas, {"catalog": likely}, None)
+            catalogs = self.rpc_catalogs({}, None)["items"]
+            start: dict[str, Any] = {"catalogs": catalogs}
+            catalog = self.get("catalog") or ("system" if "system" in catalogs else "")
+            if not catalog:
+                return start
+            schemas = (likely_schemas.result() if catalog == likely
+                       else self.rpc_schemas({"catalog": catalog}, None))["items"]
+        start["schemas"] = {catalog: schemas}
+        schema = self.get("schema") or (schemas[0] if len(schemas) == 1 else "")
+        if schema:
+            page = self.rpc_models({"catalog": catalog, "schema": schema, "limit": PAGE}, None)
+            start["models"] = {f"{catalog}.{schema}": page}
+        return start
 
     # -- requests from the browser -----------------------------------------------------
-    def rpc_catalogs(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+    def rpc_catalogs(self, params: dict[str, Any], req: Request | None) -> dict[str, Any]:
         from ..catalog import list_catalogs
 
         return {"items": list_catalogs(self.workspace()).names()}
 
-    def rpc_schemas(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+    def rpc_schemas(self, params: dict[str, Any], req: Request | None) -> dict[str, Any]:
         from ..catalog import list_schemas
 
         catalog = str(params.get("catalog") or "")
@@ -79,7 +132,7 @@ class PickerPart(Part):
             self._names[key] = names
         return names
 
-    def rpc_models(self, params: dict[str, Any], req: Request) -> dict[str, Any]:
+    def rpc_models(self, params: dict[str, Any], req: Request | None) -> dict[str, Any]:
         """One page of a schema's model names matching ``query`` (substring or glob)."""
         from ..catalog import name_matcher
 

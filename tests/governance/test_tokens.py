@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import NotFound, PermissionDenied
 
 from ..support import wait_until
 from .conftest import client, new_token, token_cli
@@ -89,3 +89,17 @@ def test_tokens_are_stored_hashed(gov_server, alice_token):
     db = (gov_server.data_dir / "governance.db").read_bytes()
     assert gov_server.token.encode() not in db
     assert all(t not in "\n".join(gov_server.output) for t in (alice_token, extra))
+
+
+def test_an_admin_creates_a_token_for_another_user_through_the_api(gov_server, admin, alice):
+    created = admin.token_management.create_obo_token(
+        application_id="dora@example.com", comment="day two", lifetime_seconds=600)
+    assert created.token_value.startswith("dapi")
+    assert created.token_info.comment == "day two"
+    assert created.token_info.created_by_username == "local-user@localhost"
+    dora = client(gov_server, created.token_value)
+    assert dora.current_user.me().user_name == "dora@example.com"
+    assert created.token_info.token_id in {t.token_id for t in dora.tokens.list()}
+    with pytest.raises(PermissionDenied, match="Only workspace admins"):
+        alice.token_management.create_obo_token(application_id="eve@example.com")
+    assert refused(gov_server, "dapi" + "0" * 32)

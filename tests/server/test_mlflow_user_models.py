@@ -77,3 +77,21 @@ def test_model_without_llm_task_is_listed_but_not_optimizable(workspace, mlflow_
                                      "max_provisioned_throughput": 100}]}})
     assert response.status_code == 400
     assert "cannot be served with provisioned throughput" in response.json()["message"]
+
+
+def test_copied_version_serves_the_same_weights(workspace, mlflow_at_workspace):
+    """``copy_model_version`` registers the source's URI as the new version's source: the
+    copy is sized like the original (a quick "v2" with the same weights)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    first = client.copy_model_version("models:/system.ai.smollm2_135m_instruct/1",
+                                      "main.default.copied_chat")
+    second = client.copy_model_version(f"models:/main.default.copied_chat/{first.version}",
+                                       "main.default.copied_chat")  # a copy of a copy
+    assert second.source == f"models:/main.default.copied_chat/{first.version}"
+    original = optimization_info(workspace, "system.ai.smollm2_135m_instruct")
+    for version in (first.version, second.version):
+        info = optimization_info(workspace, "main.default.copied_chat", version)
+        assert info["optimizable"] is True
+        assert info["throughput_chunk_size"] == original["throughput_chunk_size"]

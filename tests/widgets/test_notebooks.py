@@ -77,3 +77,22 @@ def test_fine_tune_notebook_logs_and_deploys_with_provisioned_throughput(workspa
                    if m["model_name"] == "AnyModel")
     assert kinds == ["deploy", "picker", "playground", "slider"]
     assert_no_secret(text, workspace.token)
+
+
+def test_day_two_notebook_rolls_out_promotes_and_limits_a_second_user(workspace, tmp_path):
+    nb, text = run_notebook("day_two.ipynb", workspace, tmp_path)
+    (line,) = [row for row in outputs(nb).splitlines() if row.startswith("DAY_TWO_SUMMARY ")]
+    summary = json.loads(line.split(" ", 1)[1])
+    assert summary["traffic_canary"] == {"chat-v1": 90, "chat-v2": 10}
+    assert summary["traffic_promoted"] == {"chat-v1": 0, "chat-v2": 100}
+    assert summary["answered_after_promote"] == "chat-v2"
+    assert summary["entities_in_inference_table"] == ["chat-v1", "chat-v2"]
+    refused = summary["rate_limited"]
+    assert refused.startswith("RateLimited: ") and "\n" not in refused
+    assert "2 calls per minute for user analyst@example.com" in refused
+    usage = summary["usage_per_user"]
+    assert usage["analyst@example.com"]["ok"] >= 2  # its calls before the limit answered
+    assert usage["local-user@localhost"]["ok"] >= 2  # the batch and the promoted query
+    assert all(not cell.get("outputs") for cell in nbformat.read(
+        NOTEBOOKS / "day_two.ipynb", as_version=4).cells if cell.cell_type == "code")
+    assert_no_secret(text, workspace.token)

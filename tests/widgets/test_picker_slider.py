@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import pt_widgets
@@ -28,6 +30,31 @@ def test_lists_catalogs_schemas_models_and_versions(ws):
     expected = sorted(a.alias_name for a in ws.model(CHAT_MODEL).aliases if a.version_num == 1)
     assert versions[0]["version"] == "1" and sorted(versions[0]["aliases"]) == expected
     picker.close()
+
+
+def published(widget, name: str, timeout: float = 120.0):
+    """The trait's value once it is set (it may be set already)."""
+    ready = threading.Event()
+    widget.observe(lambda change: ready.set(), names=[name])
+    if not getattr(widget, name):
+        assert ready.wait(timeout), f"{name} was never published"
+    return getattr(widget, name)
+
+
+@pytest.mark.parametrize(("kind", "prefix"), [(ModelPicker, ""), (App, "picker_")])
+def test_the_first_pages_are_published_as_the_widget_is_created(ws, kind, prefix):
+    """The view draws them without asking: no catalogs -> schemas -> models round trips
+    before the first model page shows (the App's time-to-interactive)."""
+    widget = kind(workspace=ws)
+    start = published(widget, prefix + "start")
+    assert {"system", "main"} <= set(start["catalogs"])
+    assert start["schemas"] == {"system": ["ai"]}
+    page = {k: v for k, v in start["models"]["system.ai"].items() if k != "ms"}
+    asked = Recorder(widget).request("picker:models", {"catalog": "system", "schema": "ai",
+                                                       "offset": 0, "limit": 50})
+    assert page == {k: v for k, v in asked.items() if k != "ms"}
+    assert {"smollm2_135m_instruct", "all_minilm_l6_v2"} <= set(page["items"])
+    widget.close()
 
 
 def test_choosing_a_version_shows_task_and_eligibility(ws):

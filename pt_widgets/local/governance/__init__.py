@@ -29,8 +29,9 @@ from .permissions import EndpointPermissions
 from .vault import Vault
 
 _CALLER: ContextVar[User | None] = ContextVar("pt_widgets_caller", default=None)
-PREFIXES = ("/api/2.0/token/", "/api/2.0/secrets/", "/api/2.0/preview/scim/v2/Me",
-            "/api/2.0/permissions/serving-endpoints/", "/api/2.0/pt-widgets/")
+PREFIXES = ("/api/2.0/token/", "/api/2.0/token-management/", "/api/2.0/secrets/",
+            "/api/2.0/preview/scim/v2/Me", "/api/2.0/permissions/serving-endpoints/",
+            "/api/2.0/pt-widgets/")
 
 
 class Governance:

@@ -53,6 +53,23 @@ def delete_token(request: Request, body: g.RevokeTokenRequest) -> dict[str, Any]
     return {}
 
 
+@router.post("/api/2.0/token-management/on-behalf-of/tokens",
+             response_model=g.CreateOboTokenResponse)
+def create_obo_token(request: Request, body: g.CreateOboTokenRequest) -> dict[str, Any]:
+    """An admin makes a token for another user (created on first mention), as
+    ``pt-widgets local token create --user`` does on the data dir: how a notebook gives a
+    second user a token without a shell on the workspace's machine."""
+    admin = caller(request)
+    if not admin.is_admin:
+        raise ApiError("PERMISSION_DENIED", "Only workspace admins may create tokens on behalf "
+                       "of another user.")
+    identities = governance(request).identities
+    owner = identities.ensure_user(body.application_id)
+    value, info = identities.create_token(owner, body.comment or "", body.lifetime_seconds)
+    return {"token_value": value, "token_info": {**info.wire(), "owner_id": owner.id,
+                                                 "created_by_username": admin.user_name}}
+
+
 # -- who am I -------------------------------------------------------------------------------
 @router.get("/api/2.0/preview/scim/v2/Me")
 def me(request: Request) -> dict[str, Any]:

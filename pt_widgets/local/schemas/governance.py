@@ -34,6 +34,29 @@ class ListPublicTokensResponse(WireResponse):
     token_infos: list[PublicTokenInfo]
 
 
+class CreateOboTokenRequest(WireRequest):
+    """``token_management.create_obo_token``: an admin makes a token for another principal
+    (Databricks: a service principal's application id; here: any user name)."""
+
+    application_id: str
+    comment: str | None = None
+    lifetime_seconds: int | None = None
+
+
+class OboTokenInfo(WireResponse):
+    token_id: str
+    comment: str
+    creation_time: int
+    expiry_time: int
+    owner_id: int
+    created_by_username: str
+
+
+class CreateOboTokenResponse(WireResponse):
+    token_value: str
+    token_info: OboTokenInfo
+
+
 # -- secrets ----------------------------------------------------------------------------------
 class CreateScope(WireRequest):
     scope: str
