@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import asyncio
 import base64
+import math
 
 import numpy as np
 import pytest
