@@ -9,8 +9,6 @@ L2 normalisation. The result rows are split back per request.
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pt_widgets.local.errors import ApiError
+from .worker import QueueWorker
 
 MAX_TEXTS = 256
 ENCODE_BATCH = 64
-#: After an idle wait, how long to let concurrent requests gather before encoding.
-GATHER_WINDOW_S = 0.003
 
 
 @dataclass
@@ -33,10 +29,11 @@ class EmbedJob:
     emit: Callable[[np.ndarray | BaseException], None]
 
 
-class EmbeddingEngine:
+class EmbeddingEngine(QueueWorker[EmbedJob]):
     """Owns a SentenceTransformer on a worker thread and encodes queued jobs in batches."""
 
     def __init__(self, model: Any, max_texts: int = MAX_TEXTS, name: str = "embeddings") -> None:
+        super().__init__(name)
         self.model = model
         self.max_texts = max_texts
         self.stats: dict[str, float] = {
@@ -47,23 +44,8 @@ class EmbeddingEngine:
             "texts": 0,
             "busy_seconds": 0.0,
         }
-        self._queue: queue.SimpleQueue[EmbedJob | None] = queue.SimpleQueue()
         self._carry: EmbedJob | None = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name=f"pt-engine-{name}", daemon=True)
-        self._thread.start()
-
-    def submit(self, job: EmbedJob) -> None:
-        if self._closed:
-            raise _closed_error()
-        self._queue.put(job)
-
-    def close(self, timeout: float = 30.0) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self.start()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Synchronous encode (used for warm-up); normalised float32 rows."""
@@ -78,20 +60,15 @@ class EmbeddingEngine:
         return np.asarray(vecs, dtype=np.float32)
 
     def _next_batch(self) -> list[EmbedJob] | None:
-        first = self._carry or self._queue.get()
+        first, self._carry = self._carry or self._wait_for_job(), None
         if first is None:
             return None
-        if self._carry is None:
-            time.sleep(GATHER_WINDOW_S)  # let requests sent together share this batch
-        self._carry = None
         jobs, count = [first], len(first.texts)
         while count < self.max_texts:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:
+            job, stop = self._next_waiting()
+            if stop:
                 self._queue.put(None)  # finish this batch, then stop
+            if job is None:
                 break
             if count + len(job.texts) > self.max_texts:
                 self._carry = job
@@ -129,9 +106,3 @@ class EmbeddingEngine:
 def _safe_emit(job: EmbedJob, item: np.ndarray | BaseException) -> None:
     with contextlib.suppress(RuntimeError):  # the caller's event loop is gone
         job.emit(item)
-
-
-def _closed_error() -> ApiError:
-    return ApiError(
-        "TEMPORARILY_UNAVAILABLE", "The model replica was shut down; retry the request."
-    )

@@ -1,8 +1,9 @@
 """The generation engine interface and the continuous-batching loop every engine shares.
 
 An engine (torch in ``generation.py``, llama.cpp in ``llamacpp.py``) is a :class:`BatchLoop`
-subclass: the loop owns the worker thread, the job queue, admission, sampling, text, stop
-strings and emitting; the subclass owns the model and implements three hooks:
+subclass: the loop (a :class:`~.worker.QueueWorker`: worker thread and job queue) owns
+admission, sampling, text, stop strings and emitting; the subclass owns the model and
+implements three hooks:
 
 * ``_admit_rows(rows)`` - new rows joined the batch (start their prefill),
 * ``_forward()`` - run one forward pass for the batch and return ``(rows, logits)``: the rows
@@ -26,8 +27,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -41,11 +40,9 @@ from pt_widgets.local.errors import ApiError
 from .sampling import logprob_entries, nonfinite_rows, sample
 from .text import IncrementalText, TokenText, find_stop, holdback
 from .validation import SamplingParams
+from .worker import QueueWorker, closed_error
 
 MAX_BATCH = 16
-#: When the engine is idle, wait this long after the first request for others to arrive, so
-#: requests sent together are prefilled together (a cheap, bounded latency cost).
-GATHER_WINDOW_S = 0.003
 
 log = logging.getLogger("pt_widgets.local")
 
@@ -109,7 +106,7 @@ class Row:
         return int(self.params.max_tokens or 1)
 
 
-class BatchLoop:
+class BatchLoop(QueueWorker[GenJob]):
     """Worker thread, FIFO admission and per-step bookkeeping shared by the engines."""
 
     name = "generation"
@@ -119,6 +116,7 @@ class BatchLoop:
     ) -> None:
         # A private copy: a Rust tokenizer used from two threads at once can fail with
         # "Already borrowed" when the other thread changes its truncation/padding state.
+        super().__init__(label)
         self.text = TokenText(copy.deepcopy(tokenizer))
         self.eos_ids = set(eos_ids)
         self.max_batch = max_batch
@@ -133,32 +131,9 @@ class BatchLoop:
             "failed_rows": 0,
             "busy_seconds": 0.0,
         }
-        self._queue: queue.SimpleQueue[GenJob | None] = queue.SimpleQueue()
         self._pending: deque[Row] = deque()
         self._rows: list[Row] = []
-        self._closed = False
         self._gen = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
-        self._thread = threading.Thread(target=self._run, name=f"pt-engine-{label}", daemon=True)
-
-    def start(self) -> None:
-        """Start the worker; subclasses call it once their model is ready."""
-        self._thread.start()
-
-    # -- public (any thread) ------------------------------------------------------------------
-
-    def submit(self, job: GenJob) -> None:
-        if self._closed:
-            raise closed_error()
-        self._queue.put(job)
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Stop the worker after the current step; unfinished jobs get an error."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout)
-        self._shutdown()
 
     @property
     def active_rows(self) -> int:
@@ -177,9 +152,6 @@ class BatchLoop:
 
     def _fits(self, row: Row) -> bool:
         return True
-
-    def _shutdown(self) -> None:
-        """Free the model (called on the closing thread after the worker stopped)."""
 
     # -- worker loop --------------------------------------------------------------------------
 
@@ -209,18 +181,16 @@ class BatchLoop:
     def _collect(self) -> bool:
         """Move submitted jobs into the row FIFO; block only when there is nothing to do."""
         if not self._rows and not self._pending:
-            job = self._queue.get()
+            job = self._wait_for_job()
             if job is None:
                 return False
             self._enqueue(job)
-            time.sleep(GATHER_WINDOW_S)
         while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                return True
-            if job is None:
+            job, stop = self._next_waiting()
+            if stop:
                 return False
+            if job is None:
+                return True
             self._enqueue(job)
 
     def _enqueue(self, job: GenJob) -> None:
@@ -335,9 +305,8 @@ class BatchLoop:
     def _fail_all(self, exc: BaseException) -> None:
         jobs = {id(r.job): r.job for r in [*self._rows, *self._pending]}
         while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
+            job, stop = self._next_waiting()
+            if job is None and not stop:
                 break
             if job is not None:
                 jobs[id(job)] = job
@@ -361,12 +330,6 @@ def safe_emit(job: GenJob, item: list[RowUpdate] | BaseException) -> None:
         job.emit(item)
     except RuntimeError:
         job.cancelled = True
-
-
-def closed_error() -> ApiError:
-    return ApiError(
-        "TEMPORARILY_UNAVAILABLE", "The model replica was shut down; retry the request."
-    )
 
 
 def nonfinite_error() -> ApiError:
