@@ -82,11 +82,13 @@ class ServerProcess:
 
         def pump() -> None:
             assert self.proc and self.proc.stdout
-            for line in self.proc.stdout:
-                self.output.append(line.rstrip("\n"))
-                if line.startswith(READY_LINE):
-                    self.host = line.split()[-1]
-                    ready.set()
+            # also on disk, next to the data (pytest keeps the last runs' tmp dirs): what a
+            # failed CI run's server said is there to read afterwards
+            with open(self.data_dir.parent / f"{self.data_dir.name}.server.log", "a") as log:
+                for line in self.proc.stdout:
+                    log.write(line)
+                    log.flush()
+                    self._take(line, ready)
             ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -96,6 +98,12 @@ class ServerProcess:
         if not self.pass_token:
             self.token = (self.data_dir / "token").read_text().strip()
         return self
+
+    def _take(self, line: str, ready: threading.Event) -> None:
+        self.output.append(line.rstrip("\n"))
+        if line.startswith(READY_LINE):
+            self.host = line.split()[-1]
+            ready.set()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
         if self.proc is None:

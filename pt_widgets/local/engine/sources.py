@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -262,6 +263,24 @@ def gguf_cache_path(source: ModelSource, cache_dir: str) -> str:
     return os.path.join(cache_dir, f"gguf-{stem}-{key}")
 
 
+#: One model construction at a time in this process. transformers' ``from_pretrained`` is not
+#: thread-safe: it builds the model on the meta device and ties weights through process-wide
+#: state, so two loads on two threads (a deploy loading while a calibration loads another
+#: model) can leave a tied ``lm_head.weight`` on the meta device, i.e. uninitialised memory:
+#: logits of 1e29 or NaN, garbage text, at random. Reproduced with two threads loading
+#: SmolLM2 and a tiny Llama (15 of 15 loads corrupted), none with this lock. This was the
+#: "non-finite logits, seen intermittently in CI" of earlier rounds.
+_LOAD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """Hold the process-wide load lock, with transformers' progress bars off (they would
+    garble build logs; the switch is process-wide too, so it is flipped under the lock)."""
+    with _LOAD_LOCK, _quiet_progress():
+        yield
+
+
 @contextlib.contextmanager
 def _quiet_progress() -> Iterator[None]:
     """transformers prints tqdm bars to stderr while loading; they would garble build logs."""
@@ -303,7 +322,7 @@ def convert_gguf(source: ModelSource, cache_dir: str, log: Log) -> str:
     shutil.rmtree(tmp, ignore_errors=True)
     start = time.monotonic()
     log(f"Converting GGUF {source.filename} to fp32 safetensors (one-time, ~30 s) ...")
-    with _quiet_progress():
+    with _loading():
         tok = AutoTokenizer.from_pretrained(source.path, gguf_file=source.filename)
         quant = AutoModelForCausalLM.from_pretrained(
             source.path, gguf_file=source.filename, dtype=torch.float32
@@ -342,7 +361,7 @@ def gguf_tokenizer(source: ModelSource, cache_dir: str, log: Log) -> Any:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{target}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        with _quiet_progress():
+        with _loading():
             tok = AutoTokenizer.from_pretrained(source.path, gguf_file=source.filename)
             config = AutoConfig.from_pretrained(source.path, gguf_file=source.filename)
         _fix_gguf_tokenizer(tok, config)
@@ -373,13 +392,23 @@ def load_causal_lm(resolved: ResolvedSource) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    with _quiet_progress():
+    with _loading():
         tok = AutoTokenizer.from_pretrained(resolved.tokenizer_dir)
         model = AutoModelForCausalLM.from_pretrained(
             resolved.model_dir, dtype=torch.float32, attn_implementation="sdpa"
         )
     model.eval()
+    check_materialised(model)
     return model, tok
+
+
+def check_materialised(model: Any) -> None:
+    """Refuse a model with a parameter left on the meta device (never initialised memory)."""
+    left = [name for name, p in model.named_parameters() if p.device.type == "meta"]
+    if left:
+        raise RuntimeError(
+            f"The model loaded incompletely: {', '.join(left[:3])} were never materialised."
+        )
 
 
 def load_sentence_transformer(resolved: ResolvedSource) -> Any:
@@ -390,7 +419,7 @@ def load_sentence_transformer(resolved: ResolvedSource) -> Any:
     """
     from sentence_transformers import SentenceTransformer
 
-    with _quiet_progress():
+    with _loading():
         if os.path.isfile(os.path.join(resolved.model_dir, "modules.json")):
             st = SentenceTransformer(resolved.model_dir, device="cpu")
         else:
