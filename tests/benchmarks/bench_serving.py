@@ -7,14 +7,19 @@ Prints, from one run on this machine:
   (c) in-process llama.cpp on the same GGUF (concurrency 1: llama-cpp-python's own
   ``Llama`` single stream; above: the workspace's llama.cpp engine without HTTP),
   (d) in-process torch int8 (``quantize_dynamic``) and (e) fp32 batched ``generate``;
-- the quality check of every engine against torch fp32: greedy continuations of a fixed
-  prompt set by fp32, then each engine teacher-forced over them: token agreement (its argmax
-  equals fp32's token) and mean |delta logprob| of fp32's tokens (pass: >= 90 %, <= 0.1);
+- the quality check of every candidate engine against torch fp32
+  (``pt_widgets/local/engine/quality.py``): greedy continuations of a fixed prompt set served
+  by the engine, teacher-forced through fp32: per-step token agreement, prefix agreement and
+  mean |delta logprob| of the chosen tokens (pass: agreement >= 90 %, delta <= 0.1);
 - embeddings/s over HTTP (base64, 64 texts per request) against in-process ``encode``;
 - delivered tokens/s against the provisioned rate under 2x overload, and the 429 share;
 - the calibrated chunk (tokens/s of one replica) the workspace reports.
 Targets (issue #12): a >= 0.8x c at concurrency 1; a >= 0.85x the best quality-passing
 in-process figure and >= 10x b at 8; embeddings >= 0.85x; delivered within +-10%.
+
+Each section prints its figures (with the machine's load average: the machine may be shared)
+as soon as they are measured, so a run cut short still leaves what it measured; the summary
+with the ratios comes last. ``--sections`` picks some (e.g. ``--sections quality,engine``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -40,6 +46,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PT_WIDGETS_MODEL_CACHE", "/tmp/pt_widgets_test_model_cache")
 
 from tests.support import ServerProcess, deploy, optimization_info  # noqa: E402
+
+if TYPE_CHECKING:
+    from pt_widgets.local.engine.quality import Quality
 
 CHAT = "system.ai.smollm2_135m_instruct"
 EMBED = "system.ai.all_minilm_l6_v2"
@@ -51,17 +60,6 @@ PROMPTS = [
 ]
 NEW_TOKENS = 64
 LEVELS = (1, 4, 8, 16)
-QUALITY_PROMPTS = [
-    "What is Apache Spark?",
-    "Write a haiku about the sea.",
-    "Give me three tips for writing clean Python code.",
-    "Why is the sky blue?",
-    "Summarise the plot of Hamlet in two sentences.",
-    "What does a data engineer do?",
-    "Explain what a vector database is.",
-    "Name a few uses of machine learning in retail.",
-]
-QUALITY_TOKENS = 32
 SENTENCES = [f"Sentence number {i} about data, models and serving throughput." for i in range(64)]
 
 
@@ -206,15 +204,20 @@ def llama_single_stream(seconds: float) -> float:
     return tokens / elapsed
 
 
-def engine_in_process(levels, seconds: float) -> dict[int, tuple[float, list[float]]]:
-    """The workspace's llama.cpp engine without HTTP: tokens/s and TTFTs per level."""
+def load_replica_on(engine: str):
+    """The built-in chat model's replica on one engine, as the workspace loads it."""
     from pt_widgets.local.engine import ModelSource, load_replica
     from pt_widgets.local.registry import BUILTIN_MODELS, builtin_source_path
 
     model = BUILTIN_MODELS[0]
     source = ModelSource(kind="gguf", path=str(builtin_source_path(model)), task=model.task,
                          filename=model.filename)
-    replica = load_replica(source, os.environ["PT_WIDGETS_MODEL_CACHE"], engine="llama.cpp")
+    return load_replica(source, os.environ["PT_WIDGETS_MODEL_CACHE"], engine=engine)
+
+
+def engine_in_process(levels, seconds: float) -> dict[int, tuple[float, list[float]]]:
+    """The workspace's llama.cpp engine without HTTP: tokens/s and TTFTs per level."""
+    replica = load_replica_on("llama.cpp")
 
     async def level(c: int) -> tuple[float, list[float]]:
         tokens, ttfts = 0, []
@@ -245,38 +248,25 @@ def engine_in_process(levels, seconds: float) -> dict[int, tuple[float, list[flo
         replica.close()
 
 
-def quality(path: str) -> dict[str, tuple[float, float]]:
-    """Token agreement and mean |delta logprob| against fp32 greedy continuations."""
-    import numpy as np
-    import torch
-    from llama_cpp import Llama
+def quality(path: str) -> dict[str, Quality]:
+    """Each candidate engine against fp32 on ``quality.PROMPTS`` (see ``quality.py``)."""
+    from pt_widgets.local.engine import quality as q
+    from pt_widgets.local.engine.generation import TorchEngine
+    from pt_widgets.local.engine.replica import eos_token_ids
 
-    model, tok = load_torch(path)
-    int8, _ = load_torch(path, int8=True)
-    llm = Llama(model_path=gguf_path(), n_ctx=512, logits_all=True, verbose=False)
-    stats = {"llama.cpp (Q4_1 GGUF)": [], "torch int8": []}
-    for prompt in QUALITY_PROMPTS:
-        text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                       add_generation_prompt=True)
-        ids = tok(text, add_special_tokens=False)["input_ids"]
-        with torch.inference_mode():
-            out = model.generate(torch.tensor([ids]), max_new_tokens=QUALITY_TOKENS,
-                                 do_sample=False)[0].tolist()
-            full = torch.tensor([out])
-            ref = torch.log_softmax(model(full).logits[0].float(), -1)
-            q8 = torch.log_softmax(int8(full).logits[0].float(), -1)
-        llm.reset()
-        llm.eval(out)
-        lc = torch.log_softmax(torch.from_numpy(np.array(llm.scores[: len(out)],
-                                                         dtype=np.float32)), -1)
-        for name, logp in (("llama.cpp (Q4_1 GGUF)", lc), ("torch int8", q8)):
-            for k in range(len(ids), len(out)):
-                want = out[k]
-                stats[name].append((int(logp[k - 1].argmax()) == want,
-                                    abs(float(logp[k - 1, want]) - float(ref[k - 1, want]))))
-    llm.close()
-    return {name: (sum(a for a, _ in v) / len(v), sum(d for _, d in v) / len(v))
-            for name, v in stats.items()}
+    fp32 = load_replica_on("torch")
+    llama = load_replica_on("llama.cpp")
+    int8_model, tok = load_torch(path, int8=True)
+    int8 = TorchEngine(int8_model, tok, eos_token_ids(int8_model, tok), name="int8")
+    try:
+        assert fp32._gen is not None
+        ids = q.chat_prompt_ids(fp32)
+        return {"llama.cpp (Q4_1 GGUF)": q.compare_replicas(fp32, llama),
+                "torch int8": q.compare(fp32._gen.model, fp32._gen, int8, ids)}
+    finally:
+        int8.close()
+        llama.close()
+        fp32.close()
 
 
 def free_port() -> int:
@@ -389,79 +379,155 @@ def fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1f}"
 
 
+def ttf(values: list[float]) -> str:
+    """TTFT p50/p95 in ms."""
+    return f"{pct(values, .5) * 1000:.0f}/{pct(values, .95) * 1000:.0f}" if values else "n/a"
+
+
+def say(*lines: str) -> None:
+    """Print at once (flushed): a run cut short still leaves every figure it measured."""
+    print(*lines, sep="\n", flush=True)
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"(load average {one:.2f} / {five:.2f} over 1 / 5 min on {os.cpu_count()} CPUs)"
+
+
+SECTIONS = ("quality", "engine", "http", "mlflow", "torch", "embed-local")
+
+
+class Bench:
+    """One run's figures; each ``section_*`` measures, prints and keeps its figures."""
+
+    def __init__(self, seconds: float, path: str) -> None:
+        self.seconds, self.path = seconds, path
+        self.checks: dict[str, Quality] = {}
+        self.http: dict[int, tuple[float, list[float]]] = {}
+        self.peer: dict[int, tuple[float, list[float]]] = {}
+        self.engine: dict[int, tuple[float, list[float]]] = {}
+        self.single: float | None = None
+        self.fp32: dict[int, float] = {}
+        self.int8: dict[int, float] = {}
+        self.emb_http: float | None = None
+        self.emb_local: float | None = None
+
+    def section_quality(self) -> None:
+        self.checks = quality(self.path)
+        say("\nquality against torch fp32 (greedy continuations, 32 tokens, teacher-forced) "
+            + load_note(),
+            "| engine | token agreement | prefix agreement | mean abs delta logprob | tokens "
+            "| passes |", "|---|---|---|---|---|---|")
+        for name, q in self.checks.items():
+            say(f"| {name} | {q.agreement:.1%} | {q.prefix_agreement:.1%} | "
+                f"{q.mean_abs_delta:.3f} | {q.tokens} | {'yes' if q.passes else 'no'} |")
+
+    def section_engine(self) -> None:
+        self.single = llama_single_stream(self.seconds)
+        say(f"\nllama-cpp-python Llama single stream: {self.single:.1f} tokens/s {load_note()}")
+        self.engine = engine_in_process(LEVELS, self.seconds)
+        say("the workspace's llama.cpp engine in process (no HTTP) " + load_note(),
+            "| concurrency | tokens/s | TTFT p50/p95 ms |", "|---|---|---|",
+            *(f"| {c} | {t:.1f} | {ttf(v)} |" for c, (t, v) in self.engine.items()))
+
+    def section_http(self) -> None:
+        work = Path(tempfile.mkdtemp(prefix="pt-bench-"))
+        server = ServerProcess(work / "ws").start()
+        try:
+            chunk = optimization_info(server, CHAT)["throughput_chunk_size"]
+            say(f"\ncalibrated chunk: {chunk} tokens/s {load_note()}")
+            deploy(server, "bench-chat", CHAT, 40, 40)  # generous: measures serving, not limits
+            say("workspace over HTTP (streamed chat)",
+                "| concurrency | tokens/s | TTFT p50/p95 ms |", "|---|---|---|")
+            for c in LEVELS:
+                t, _, e, ttfts = run_clients(c, self.seconds, local_chat(server, "bench-chat"))
+                self.http[c] = (t / e, ttfts)
+                say(f"| {c} | {t / e:.1f} | {ttf(ttfts)} | {load_note()}")
+            deploy(server, "bench-embed", EMBED, 20, 20)
+            self.emb_http = embeddings_http(server, "bench-embed", self.seconds)
+            say(f"embeddings/s over HTTP: {self.emb_http:.1f} {load_note()}")
+            over = overload(server, max(20.0, self.seconds))
+            say(f"2x overload: provisioned {over['provisioned']} tokens/s, offered "
+                f"{over['offered']}, delivered {over['delivered']:.1f} "
+                f"({over['delivered'] / over['provisioned']:.2f}x provisioned), "
+                f"429 share {over['share_429']:.0%}, other errors {over['other']} {load_note()}")
+        finally:
+            server.stop()
+
+    def section_mlflow(self) -> None:
+        work = Path(tempfile.mkdtemp(prefix="pt-bench-mlflow-"))
+        proc, port = start_mlflow_serve(self.path, work)
+        try:
+            say("\nmlflow models serve (not streamed: TTFT is the whole latency)",
+                "| concurrency | tokens/s | TTFT p50/p95 ms |", "|---|---|---|")
+            for c in LEVELS:
+                t, _, e, ttfts = run_clients(c, self.seconds, mlflow_chat(port))
+                self.peer[c] = (t / e, ttfts)
+                say(f"| {c} | {t / e:.1f} | {ttf(ttfts)} | {load_note()}")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    def section_torch(self) -> None:
+        say("\nin-process torch batched generate (64 tokens)",
+            "| engine | concurrency | tokens/s |", "|---|---|---|")
+        for name, int8, into in (("fp32", False, self.fp32), ("int8", True, self.int8)):
+            model, tok = load_torch(self.path, int8=int8)
+            for c in LEVELS:
+                into[c] = torch_batched(c, model, tok)
+                say(f"| {name} | {c} | {into[c]:.1f} | {load_note()}")
+            del model
+
+    def section_embed_local(self) -> None:
+        self.emb_local = embeddings_in_process(self.seconds)
+        say(f"\nembeddings/s in process: {self.emb_local:.1f} {load_note()}")
+
+    def summary(self) -> None:
+        """The ratios against the targets, from whatever sections ran."""
+        passing = {n: q.passes for n, q in self.checks.items()}
+        say("\nsummary: chat output tokens/s (64 new tokens, temperature 0.7); TTFT p50/p95 ms",
+            "| concurrency | (a) workspace HTTP | TTFT a | (b) mlflow serve | TTFT b "
+            "| (c) llama.cpp in process | TTFT c | (d) torch int8 | (e) torch fp32 "
+            "| a/c | a/best passing | a/b |", "|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for c in LEVELS:
+            a, ta = self.http.get(c, (None, []))
+            b, tb = self.peer.get(c, (None, []))
+            cc, tc = (self.single, []) if c == 1 else self.engine.get(c, (None, []))
+            d, e = self.int8.get(c), self.fp32.get(c)
+            ok = [x for x, name in ((cc, "llama.cpp (Q4_1 GGUF)"), (d, "torch int8"))
+                  if x and passing.get(name)] + ([e] if e else [])
+            best = max(ok) if ok else None
+            ratio = lambda x, y: f"{x / y:.2f}x" if x and y else "n/a"  # noqa: E731
+            say(f"| {c} | {fmt(a)} | {ttf(ta)} | {fmt(b)} | {ttf(tb)} | {fmt(cc)} | {ttf(tc)} "
+                f"| {fmt(d)} | {fmt(e)} | {ratio(a, cc)} | {ratio(a, best)} | {ratio(a, b)} |")
+        if self.emb_http and self.emb_local:
+            say(f"embeddings/s: HTTP {self.emb_http:.1f}, in-process {self.emb_local:.1f}, "
+                f"ratio {self.emb_http / self.emb_local:.2f}x")
+        say(load_note())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated, in this order: {','.join(SECTIONS)}")
     args = parser.parse_args()
-    path = converted_dir()
-    work = Path(tempfile.mkdtemp(prefix="pt-bench-"))
-    server = ServerProcess(work / "ws").start()
-    http: dict[int, tuple[float, list[float]]] = {}
-    peer: dict[int, tuple[float, list[float]]] = {}
+    wanted = [s for s in args.sections.split(",") if s]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    if args.skip_mlflow:
+        wanted = [s for s in wanted if s != "mlflow"]
+    bench = Bench(args.seconds, converted_dir())
+    say(f"bench_serving: sections {', '.join(wanted)}, {args.seconds:.0f} s per measurement "
+        + load_note())
     try:
-        chunk = optimization_info(server, CHAT)["throughput_chunk_size"]
-        deploy(server, "bench-chat", CHAT, 40, 40)  # generous: measures serving, not limits
-        for c in LEVELS:
-            t, _, e, ttfts = run_clients(c, args.seconds, local_chat(server, "bench-chat"))
-            http[c] = (t / e, ttfts)
-        if not args.skip_mlflow:
-            proc, port = start_mlflow_serve(path, work)
-            try:
-                for c in LEVELS:
-                    t, _, e, ttfts = run_clients(c, args.seconds, mlflow_chat(port))
-                    peer[c] = (t / e, ttfts)
-            finally:
-                proc.terminate()
-                proc.wait(30)
-        deploy(server, "bench-embed", EMBED, 20, 20)
-        emb_http = embeddings_http(server, "bench-embed", args.seconds)
-        over = overload(server, max(20.0, args.seconds))
+        for name in SECTIONS:
+            if name in wanted:
+                getattr(bench, "section_" + name.replace("-", "_"))()
     finally:
-        server.stop()
-    single = llama_single_stream(args.seconds)
-    engine = engine_in_process(LEVELS, args.seconds)
-    fp32_model, tok = load_torch(path)
-    fp32 = {c: torch_batched(c, fp32_model, tok) for c in LEVELS}
-    del fp32_model
-    int8_model, tok = load_torch(path, int8=True)
-    int8 = {c: torch_batched(c, int8_model, tok) for c in LEVELS}
-    del int8_model
-    emb_local = embeddings_in_process(args.seconds)
-    checks = quality(path)
-    passes = {name: agree >= 0.9 and delta <= 0.1 for name, (agree, delta) in checks.items()}
-    int8_ok, llama_ok = passes["torch int8"], passes["llama.cpp (Q4_1 GGUF)"]
-
-    print("\nquality against torch fp32 (greedy continuations, teacher-forced)")
-    print("| engine | token agreement | mean abs delta logprob | passes |")
-    print("|---|---|---|---|")
-    for name, (agree, delta) in checks.items():
-        print(f"| {name} | {agree:.1%} | {delta:.3f} | {'yes' if passes[name] else 'no'} |")
-    print("\nchat output tokens/s (64 new tokens, temperature 0.7); TTFT p50/p95 in ms")
-    print("| concurrency | (a) workspace HTTP | TTFT a | (b) mlflow serve | TTFT b "
-          "| (c) llama.cpp in process | TTFT c | (d) torch int8 | (e) torch fp32 "
-          "| a/c | a/best passing | a/b |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for c in LEVELS:
-        a, ta = http[c]
-        b, tb = peer.get(c, (None, []))
-        cc, tc = (single, []) if c == 1 else engine[c]
-        passing = [x for x, ok in ((cc, llama_ok), (int8[c], int8_ok), (fp32[c], True)) if ok]
-        best = max(passing)
-        ttf = lambda v: f"{pct(v, .5) * 1000:.0f}/{pct(v, .95) * 1000:.0f}" if v else "n/a"  # noqa: E731
-        ab = f"{a / b:.1f}x" if b else "n/a"
-        print(f"| {c} | {a:.1f} | {ttf(ta)} | {fmt(b)} | {ttf(tb)} | {cc:.1f} | {ttf(tc)} | "
-              f"{int8[c]:.1f} | {fp32[c]:.1f} | {a / cc:.2f}x | {a / best:.2f}x | {ab} |")
-    e1 = engine[1]
-    print(f"(the workspace's llama.cpp engine in process at concurrency 1: {e1[0]:.1f} tokens/s, "
-          f"TTFT {pct(e1[1], .5) * 1000:.0f}/{pct(e1[1], .95) * 1000:.0f} ms)")
-    print(f"\nembeddings/s: HTTP {emb_http:.1f}, in-process {emb_local:.1f}, "
-          f"ratio {emb_http / emb_local:.2f}x")
-    print(f"\n2x overload: provisioned {over['provisioned']} tokens/s, offered "
-          f"{over['offered']}, delivered {over['delivered']:.1f} "
-          f"({over['delivered'] / over['provisioned']:.2f}x provisioned), "
-          f"429 share {over['share_429']:.0%}, other errors {over['other']}")
-    print(f"\ncalibrated chunk: {chunk} tokens/s")
+        bench.summary()
     return 0
 
 

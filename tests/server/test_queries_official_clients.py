@@ -11,7 +11,9 @@ from ..support import deploy, optimization_info, wait_until
 
 CHAT = "system.ai.smollm2_135m_instruct"
 EMBED = "system.ai.all_minilm_l6_v2"
-QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+# greedy on both engines: "The capital of France is Paris." with a margin over 1 nat at every
+# token (the bare question is a near-tie at its first token, which llama.cpp answers "L'...")
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
 
 
 @pytest.fixture(scope="module")

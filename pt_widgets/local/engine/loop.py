@@ -56,6 +56,9 @@ class RowUpdate:
     logprobs: list[dict[str, Any]] | None
     completion_tokens: int
     finish_reason: str | None = None
+    #: The token id this step appended (none when it ended on end-of-sequence); the wire
+    #: answer carries text, the quality check (``quality.py``) needs the ids.
+    tokens: tuple[int, ...] = ()
 
 
 @dataclass
@@ -241,6 +244,8 @@ class BatchLoop(QueueWorker[GenJob]):
         finished: list[Row] = []
         for i, (row, tok) in enumerate(zip(rows, tokens, strict=True)):
             upd = self._advance(row, tok, lp[i])
+            if tok not in self.eos_ids:
+                upd.tokens = (tok,)
             if upd.finish_reason is not None:
                 finished.append(row)
             if upd.text or upd.logprobs or upd.finish_reason:

@@ -50,11 +50,13 @@ EMBEDDINGS = "llm/v1/embeddings"
 #: llama-cpp-python is installed, torch otherwise), "torch" or "llama.cpp".
 ENGINE_ENV = "PT_WIDGETS_ENGINE"
 ENGINES = ("auto", "torch", "llama.cpp")
-#: The engine "auto" picks for GGUF files. torch for now: llama.cpp on the Q4_1 file answers
-#: the quickstart's greedy question differently from the fp32 reference ("L'Étoile, ..."
-#: instead of "The capital of France is Paris."); it becomes the default once the quality
-#: check of ``tests/benchmarks/bench_serving.py`` passes. PT_WIDGETS_ENGINE=llama.cpp opts in.
-GGUF_ENGINE = "torch"
+#: The engine "auto" picks for GGUF files: llama.cpp runs the file as it is, ~7x faster than
+#: torch on the de-quantised weights, and passes the quality gate against them
+#: (``quality.py``: per-step greedy agreement ~97 %, mean |delta logprob| ~0.04). Its answers
+#: are not token-identical to fp32: llama.cpp quantises activations to 8 bits in its 4-bit
+#: dot products, which flips near-ties (the quickstart's question starts "L'" instead of
+#: "The" at 0.08 nats apart in fp32). PT_WIDGETS_ENGINE=torch serves the exact fp32 answers.
+GGUF_ENGINE = "llama.cpp"
 
 
 class Replica:
