@@ -252,7 +252,7 @@ def quality(path: str) -> dict[str, Quality]:
     """Each candidate engine against fp32 on ``quality.PROMPTS`` (see ``quality.py``)."""
     from pt_widgets.local.engine import quality as q
     from pt_widgets.local.engine.generation import TorchEngine
-    from pt_widgets.local.engine.replica import eos_token_ids
+    from pt_widgets.local.engine.loading import eos_token_ids
 
     fp32 = load_replica_on("torch")
     llama = load_replica_on("llama.cpp")

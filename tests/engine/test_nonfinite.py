@@ -12,7 +12,7 @@ import torch
 
 from pt_widgets.local.engine import Replica
 from pt_widgets.local.engine.generation import TorchEngine
-from pt_widgets.local.engine.replica import eos_token_ids
+from pt_widgets.local.engine.loading import eos_token_ids
 from pt_widgets.local.engine.sampling import nonfinite_rows
 from pt_widgets.local.errors import ApiError
 

@@ -18,7 +18,8 @@ overrides the choice. Embeddings: ``embedding.py``.
 """
 
 from .calibration import measure_throughput
-from .replica import Replica, load_replica
+from .loading import load_replica
+from .replica import Replica
 from .sources import MAX_SERVED_CONTEXT, ModelSource, inspect_source
 
 __all__ = [
