@@ -7,7 +7,7 @@ from in ``raw`` (excluded from repr and equality) so nothing the server sends is
 Request bodies are built by ``*_request`` functions that drop unset fields, because the
 server treats an absent field and an explicit ``null`` differently.
 
-Why one module of about 600 lines: the architecture keeps *one* place in the client that
+Why one module of about 700 lines: the architecture keeps *one* place in the client that
 maps wire JSON to Python, so a field name lives here and nowhere else; the sections
 (Unity Catalog, optimization info, serving endpoints, request bodies, query answers) are
 plain frozen dataclasses with no logic beyond parsing.
