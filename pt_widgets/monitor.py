@@ -284,12 +284,12 @@ class Monitor:
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if self._step(stop):
+            if self._step():
                 return
             if pause(self.interval_s, stop):
                 return
 
-    def _step(self, stop: threading.Event) -> bool:
+    def _step(self) -> bool:
         """One scrape and its row; True when the endpoint is gone (nothing left to watch)."""
         try:
             if self._last is None or time.monotonic() - self._band_read >= BAND_EVERY_S:
@@ -303,7 +303,9 @@ class Monitor:
             return False
         if self.error is not None:
             self._report(None)
-        if row is not None and self.on_row is not None and not stop.is_set():
+        # a row in the window is always reported, even if stop() came during its scrape: the
+        # window and what ``on_row`` saw must hold the same rows
+        if row is not None and self.on_row is not None:
             with contextlib.suppress(Exception):  # a display problem must not stop the monitor
                 self.on_row(row)
         return False

@@ -165,7 +165,9 @@ def test_load_test_caps_delivered_tokens_near_the_provisioned_rate(ws, one_chunk
     assert set(samples["status"]) <= {"ok", "429"}
     assert len(samples) == frame["requests"].sum()
     timeline = result.timeline
-    assert len(timeline) >= 10 and timeline["rate_limited"].sum() == top["rate_limited"]
+    # every 429 of the run is in the timeline (a fast engine's single stream can already ask
+    # for more than one chunk, so the first level may have some too)
+    assert len(timeline) >= 10 and timeline["rate_limited"].sum() == frame["rate_limited"].sum()
     assert timeline["provisioned_tokens_per_s"].dropna().eq(one_chunk).all()
     payload = result.payload()
     assert payload["recommendation"] == rec.text and len(payload["levels"]) == 2
