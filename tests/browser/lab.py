@@ -178,11 +178,18 @@ class LabServer:
         self.proc = None
 
 
+EXPECT_TIMEOUT_MS = 60_000
+
+
 @contextmanager
 def browser_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Any]:
     """A Playwright page on Debian's Chromium; requests that leave 127.0.0.1 are aborted."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's default 5 s per expectation is a speed assumption: a state that follows an
+    # event (a status after the last answer) can take longer on a loaded machine. A longer
+    # wait only delays a real failure; it never makes a passing check fail.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
