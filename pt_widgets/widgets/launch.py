@@ -110,7 +110,17 @@ def start_workspace(log: Path) -> tuple[subprocess.Popen[str], str]:
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    port = "8765" if _port_free(8765) else "0"
+    # 8765 when free; else (or when another launch took it between the check and the bind)
+    # any free port: the kernels are told the host, so the port is only a convenience
+    for port in ("8765", "0") if _port_free(8765) else ("0",):
+        started = _serve(port, env, log)
+        if started is not None:
+            return started
+    raise SystemExit(f"The local workspace did not start; see {log}.")
+
+
+def _serve(port: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str] | None:
+    """The server and its host once ready; ``None`` if it exited first (e.g. port taken)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "pt_widgets.local", "serve", "--port", port],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
@@ -134,10 +144,13 @@ def start_workspace(log: Path) -> tuple[subprocess.Popen[str], str]:
         ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(START_TIMEOUT_S) or not host:
+    if ready.wait(START_TIMEOUT_S) and host:
+        return proc, host[0]
+    if not ready.is_set():  # still starting after the timeout: a hang, not a taken port
         _stop(proc)
         raise SystemExit(f"The local workspace did not start; see {log}.")
-    return proc, host[0]
+    _stop(proc)  # its output ended: it is exiting (or has)
+    return None
 
 
 def _port_free(port: int) -> bool:
