@@ -65,7 +65,7 @@ class PickerPart(Part):
         self._settled = threading.Event()
         self._settled.set()
         self.observe(self._on_selection, "model", "version")
-        self.host._pool.submit(self.prefetch)
+        self.submit(self.prefetch)
 
     def prefetch(self) -> None:
         """Publish the first pages the view shows in ``start`` (see the module docstring).

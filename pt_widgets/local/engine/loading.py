@@ -7,9 +7,9 @@ kind), and the two together were over 500 lines.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +18,7 @@ import torch
 
 from .embedding import EmbeddingEngine
 from .generation import TorchEngine
-from .loop import GenerationEngine, GenJob
+from .loop import GenerationEngine, run_alone
 from .replica import EMBEDDINGS, Replica
 from .sources import (
     ModelSource,
@@ -164,16 +164,11 @@ def _load_llamacpp(
 
 
 def _warm_up(gen: GenerationEngine, tok: Any) -> None:
-    """One tiny generation, so first allocations are not paid by the first request."""
-    done = threading.Event()
-
-    def emit(item: Any) -> None:
-        if isinstance(item, BaseException) or any(u.finish_reason for u in item):
-            done.set()
-
-    ids = [tok.bos_token_id or 0]
-    gen.submit(GenJob([ids], [SamplingParams(max_tokens=1, temperature=0.0)], 1, emit))
-    done.wait(60)
+    """One tiny generation, so first allocations are not paid by the first request (its
+    outcome does not matter: a broken engine fails the first real request in its own words)."""
+    with contextlib.suppress(Exception):
+        run_alone(gen, [tok.bos_token_id or 0], SamplingParams(max_tokens=1, temperature=0.0),
+                  timeout=60)
 
 
 def _load_torch(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -327,6 +328,34 @@ class BatchLoop(QueueWorker[GenJob]):
 
     def _reset(self) -> None:
         """Forget every row's cache (after a failed step); engines override."""
+
+
+def run_alone(engine: GenerationEngine, ids: list[int], params: SamplingParams,
+              timeout: float) -> list[RowUpdate]:
+    """Serve one single-row job and wait for its end: every update, in order.
+
+    Raises the engine's error for the job, or ``TimeoutError`` if it has not ended within
+    ``timeout`` (for warm-up and checks that run one request alone, outside the replica).
+    """
+    done = threading.Event()
+    updates: list[RowUpdate] = []
+    failure: list[BaseException] = []
+
+    def emit(item: list[RowUpdate] | BaseException) -> None:
+        if isinstance(item, BaseException):
+            failure.append(item)
+            done.set()
+            return
+        updates.extend(item)
+        if any(u.finish_reason for u in item):
+            done.set()
+
+    engine.submit(GenJob([list(ids)], [params], 1, emit))
+    if not done.wait(timeout):
+        raise TimeoutError(f"a lone generation did not end within {timeout:.0f} s")
+    if failure:
+        raise failure[0]
+    return updates
 
 
 def safe_emit(job: GenJob, item: list[RowUpdate] | BaseException) -> None:

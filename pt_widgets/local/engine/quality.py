@@ -22,14 +22,13 @@ its inputs from a running engine and a torch model.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .loop import GenerationEngine, GenJob, RowUpdate
+from .loop import GenerationEngine, run_alone
 from .replica import Replica
 from .validation import SamplingParams
 
@@ -144,25 +143,8 @@ def greedy_run(
     engine: GenerationEngine, prompt: Sequence[int], max_tokens: int = NEW_TOKENS
 ) -> GreedyRun:
     """One greedy continuation served by the engine alone (a lone row: deterministic)."""
-    done = threading.Event()
-    updates: list[RowUpdate] = []
-    failure: list[BaseException] = []
-
-    def emit(item: list[RowUpdate] | BaseException) -> None:
-        if isinstance(item, BaseException):
-            failure.append(item)
-            done.set()
-            return
-        updates.extend(item)
-        if any(u.finish_reason for u in item):
-            done.set()
-
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, logprobs=True)
-    engine.submit(GenJob([list(prompt)], [params], 1, emit))
-    if not done.wait(600):
-        raise TimeoutError("the engine did not finish a greedy run within 10 minutes")
-    if failure:
-        raise failure[0]
+    updates = run_alone(engine, list(prompt), params, timeout=600)
     tokens = tuple(t for u in updates for t in u.tokens)
     logprobs = tuple(e["logprob"] for u in updates for e in (u.logprobs or []))
     return GreedyRun(tokens, logprobs, ended=updates[-1].finish_reason == "stop")
