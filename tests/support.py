@@ -31,6 +31,11 @@ def server_env() -> dict[str, str]:
         # the suite starts dozens of servers on fresh data dirs, most of which never size a
         # model, and a measurement in the background of each would only load the 2 CPUs.
         PT_WIDGETS_PREPARE_AT_START=env.get("PT_WIDGETS_PREPARE_AT_START", "0"),
+        # one chunk = one replica's measured throughput, and a pool of a thousand machines:
+        # the suite deploys dozens of endpoints into shared servers; the pool's own rules
+        # (4 chunks, one machine) are tests/server/test_capacity.py's
+        PT_WIDGETS_CAPACITY_CHUNKS=env.get("PT_WIDGETS_CAPACITY_CHUNKS", "1"),
+        PT_WIDGETS_CAPACITY_MACHINES=env.get("PT_WIDGETS_CAPACITY_MACHINES", "1000"),
         PYTHONUNBUFFERED="1",
     )
     for key in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):

@@ -1,11 +1,13 @@
 """``get-model-optimization-info``: is a version eligible, and what is one chunk?
 
-For a local model the chunk is what one replica of it really serves on this machine
-(input + output tokens per second under a concurrent load), measured once per model
-source and cached in ``calibration.json`` in the data dir; the figure therefore differs
-between machines, exactly as a real chunk differs between model sizes. Model-unit
+What one replica of a local model really serves on this machine (input + output tokens
+per second under a concurrent load) is measured once per model source and cached in
+``calibration.json`` in the data dir. That figure is the model's capacity pool
+(``capacity.py``), and the chunk is one ``PT_WIDGETS_CAPACITY_CHUNKS``-th of it (default a
+quarter, rounded down to tens), so the pool is a whole number of chunks; the figures
+differ between machines, exactly as a real chunk differs between model sizes. Model-unit
 models (declared with the version tag ``pt_widgets.sizing=model_units``) are sized in
-increments of ``MODEL_UNIT_CHUNK`` units, one replica being worth that many units.
+increments of ``MODEL_UNIT_CHUNK`` units, each increment worth one chunk.
 
 The cache, and the wait for a measurement the start-up preparation is making, are
 ``calibration_cache.py``.
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .calibration_cache import CalibrationCache
+from .capacity import chunks_per_pool
 from .errors import invalid, missing_model, missing_version
 from .registry import Registry, VersionDescriptor, read_json
 
@@ -35,6 +38,12 @@ class Sizing:
     scheme: str  # "tokens_per_second" or "model_units" (one vocabulary, client and server)
     chunk: int  # tokens/s per chunk, or model units per increment
     tokens_per_second_per_unit: float  # tokens/s that one unit of `chunk` buys
+    pool: float = 0.0  # the model's capacity pool, in the scheme's units (a whole # of chunks)
+
+    @property
+    def pool_tps(self) -> float:
+        """The pool in tokens/s, whichever scheme sizes the model."""
+        return self.pool * self.tokens_per_second_per_unit
 
 
 def model_type_of(desc: VersionDescriptor) -> str | None:
@@ -119,7 +128,9 @@ class Optimizer:
 
 def sizing_at(desc: VersionDescriptor, measured: float) -> Sizing:
     """The sizing of ``desc`` when one replica of it serves ``measured`` tokens/s."""
+    chunks = chunks_per_pool()
     if desc.sizing == "model_units":
-        return Sizing("model_units", MODEL_UNIT_CHUNK, measured / MODEL_UNIT_CHUNK)
-    chunk = max(10, int(measured // 10 * 10))
-    return Sizing("tokens_per_second", chunk, 1.0)
+        units = MODEL_UNIT_CHUNK * chunks
+        return Sizing("model_units", MODEL_UNIT_CHUNK, measured / units, pool=units)
+    chunk = max(10, int(measured / chunks // 10 * 10))
+    return Sizing("tokens_per_second", chunk, 1.0, pool=chunk * chunks)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .capacity import CapacityPool
 from .metrics import EndpointMetrics
 from .optimization import Sizing
 from .registry import VersionDescriptor
@@ -28,14 +29,17 @@ log = logging.getLogger("pt_widgets.local")
 TICK_S = 1.0
 
 
-def limiter_for(entity: dict[str, Any], sizing: Sizing) -> ThroughputLimiter:
-    """Tokens/s bounds of an entity, whichever scheme it is sized in."""
+def limiter_for(entity: dict[str, Any], sizing: Sizing,
+                pool: CapacityPool | None = None) -> ThroughputLimiter:
+    """Tokens/s bounds of an entity, whichever scheme it is sized in; steps above the
+    minimum come out of ``pool``."""
     if sizing.scheme == "model_units":
         rate = entity["provisioned_model_units"] * sizing.tokens_per_second_per_unit
         return ThroughputLimiter(rate, rate, rate, scale_to_zero=False)
     return ThroughputLimiter(sizing.chunk, entity["min_provisioned_throughput"],
                              entity["max_provisioned_throughput"],
-                             scale_to_zero=bool(entity.get("scale_to_zero_enabled")))
+                             scale_to_zero=bool(entity.get("scale_to_zero_enabled")),
+                             pool=pool, pool_tps=sizing.pool_tps)
 
 
 @dataclass
@@ -52,6 +56,9 @@ class ServedEntity:
     lock: threading.Lock = field(default_factory=threading.Lock)
     borrowed: bool = False  # shares the live config's replica until it is activated
 
+    def __post_init__(self) -> None:
+        self.limiter.notify = self.note  # autoscaling events go to the entity's log
+
     def note(self, message: str) -> None:
         self.log.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}")
 
@@ -59,6 +66,12 @@ class ServedEntity:
         replica, self.replica = self.replica, None
         if replica is not None and not self.borrowed:
             replica.close()
+
+    def retire(self) -> None:
+        """Close for good (replaced, deleted, or never activated): the replica, and the
+        limiter's claim on the capacity pool."""
+        self.close()
+        self.limiter.retire()
 
 
 def engine_source(desc: VersionDescriptor):
@@ -82,6 +95,7 @@ class Runtime:
         self._active: dict[str, dict[str, ServedEntity]] = {}
         self._routes: dict[str, list[tuple[str, int]]] = {}
         self.metrics: dict[str, EndpointMetrics] = {}
+        self.capacity = CapacityPool()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="autoscaler", daemon=True)
@@ -101,7 +115,7 @@ class Runtime:
              say) -> ServedEntity:
         replica = self.load_replica(desc, say)
         return ServedEntity(entity["name"], entity, desc, sizing, replica,
-                            limiter_for(entity, sizing))
+                            limiter_for(entity, sizing, self.capacity))
 
     def loaded(self, endpoint: str, desc: VersionDescriptor, name: str) -> ServedEntity | None:
         """The live config's entity that has ``desc``'s weights in memory, if any (the one
@@ -118,7 +132,7 @@ class Runtime:
     def share(self, live: ServedEntity, sizing: Sizing, entity: dict[str, Any]) -> ServedEntity:
         """A new config's entity on the live entity's replica, with its own sizing."""
         return ServedEntity(entity["name"], entity, live.desc, sizing, live.replica,
-                            limiter_for(entity, sizing), borrowed=True)
+                            limiter_for(entity, sizing, self.capacity), borrowed=True)
 
     def ensure_loaded(self, served: ServedEntity) -> None:
         """Reload a replica released by scale-to-zero; the caller waits for it."""
@@ -147,7 +161,7 @@ class Runtime:
         for served in old.values():
             if id(served.replica) in kept:
                 served.borrowed = True  # handed over: let go without closing
-            served.close()
+            served.retire()
 
     def is_active(self, endpoint: str) -> bool:
         with self._lock:
@@ -159,7 +173,7 @@ class Runtime:
             self._routes.pop(endpoint, None)
             self.metrics.pop(endpoint, None)
         for served in old.values():
-            served.close()
+            served.retire()
 
     def pick(self, endpoint: str, entity: str | None = None) -> ServedEntity | None:
         """The entity that answers the next request: ``entity`` when named (a query to one

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import capacity
 from .errors import ApiError, conflict, invalid, not_found, unavailable
 from .governance.access import creator_name  # governance hook
 from .optimization import DBUS_PER_CHUNK, Optimizer
@@ -68,6 +69,7 @@ def entity_output(entity: dict[str, Any], created: int) -> dict[str, Any]:
     sizing = entity["_sizing"]
     note_inert(entity, INERT_ENTITY_FIELDS, entity["_where"] + ".")
     out = {k: v for k, v in entity.items() if not k.startswith("_")}
+    out["_capacity"] = capacity.entity_share(entity, sizing.pool)  # the machine share it holds
     out.update(workload_size=entity.get("workload_size") or "Small",
                workload_type=entity.get("workload_type") or "CPU",
                creator=CREATOR, creation_timestamp=created,
@@ -112,6 +114,7 @@ class ServingManager:
         self._threads: dict[str, threading.Thread] = {}
         self._live_logs: dict[tuple[str, str], list[str]] = {}
         self._reload_locks: dict[str, threading.Lock] = {}
+        capacity.restore(runtime.capacity, store.all())
 
     # -- reads ------------------------------------------------------------------------------
     def require(self, name: str) -> dict[str, Any]:
@@ -202,6 +205,7 @@ class ServingManager:
         with self.store.transaction() as conn:
             self.require(name)
             self.store.delete(conn, name)
+        self.runtime.capacity.set_held(name, 0.0)
         self.runtime.release(name)
 
     def _validate(self, config: dict[str, Any], pt_route: bool) -> dict[str, Any]:
@@ -322,6 +326,10 @@ class ServingManager:
         record = self._current(name, generation)
         if record is None:
             return
+        shortage = self._reserve(record)
+        if shortage is not None:
+            self._finish(name, generation, None, shortage)
+            return
         loaded: dict[str, Any] = {}
         for entity in record["pending_config"]["served_entities"]:
             lines: list[str] = []
@@ -332,13 +340,27 @@ class ServingManager:
                 lines.append(f"ERROR: {exc}")
                 log.warning("deploy of %s/%s failed: %s", name, entity["name"], exc)
                 for replica in loaded.values():
-                    replica.close()
-                self._finish(name, generation, None, (entity["name"], str(exc)))
+                    replica.retire()
+                self._finish(name, generation, None,
+                             (entity["name"], f"Model load failed: {exc}"))
                 return
             finally:
                 self._live_logs.pop((name, entity["name"]), None)
                 self._save_logs(name, generation, entity["name"], lines)
         self._finish(name, generation, loaded, None)
+
+    def _reserve(self, record: dict[str, Any]) -> tuple[str, str] | None:
+        """Reserve the pending config's minimums in the capacity pool; on a shortage, the
+        entity that asks the most and why (the deploy then ends UPDATE_FAILED, as on
+        Databricks, and the live config keeps serving)."""
+        pending = record["pending_config"]
+        problem = self.runtime.capacity.reserve(record["name"], capacity.config_share(pending),
+                                                keep=capacity.config_share(record["config"]))
+        if problem is None:
+            return None
+        largest = max(pending["served_entities"], key=lambda e: e.get("_capacity", 0.0))
+        log.warning("deploy of %s refused: %s", record["name"], problem)
+        return largest["name"], problem
 
     def _load_entity(self, entity: dict[str, Any], lines: list[str],
                      endpoint: str | None = None) -> Any:
@@ -377,7 +399,7 @@ class ServingManager:
             record = self._current(name, generation)
             if record is None:  # deleted or superseded meanwhile: drop what was loaded
                 for replica in (loaded or {}).values():
-                    replica.close()
+                    replica.retire()
                 return
             pending = record["pending_config"]
             record["last_updated_timestamp"] = now_ms()
@@ -395,7 +417,7 @@ class ServingManager:
                 for e in pending["served_entities"]:
                     if e["name"] == failed:
                         e["state"] = {"deployment": "DEPLOYMENT_FAILED",
-                                      "deployment_state_message": f"Model load failed: {reason}"}
+                                      "deployment_state_message": reason}
                     else:
                         e["state"] = {"deployment": "DEPLOYMENT_ABORTED",
                                       "deployment_state_message": "Aborted: another served "
@@ -403,6 +425,7 @@ class ServingManager:
                 pending["served_models"] = mirror_models(pending["served_entities"])
                 record["state"]["config_update"] = "UPDATE_FAILED"
             self.store.put(conn, record)
+            self.runtime.capacity.set_held(name, capacity.config_share(record["config"]))
             if failure is None:
                 self.runtime.activate(name, record["config"], loaded or {})
 

@@ -15,6 +15,11 @@ scale-down window, it steps down toward ``min``. With ``min = 0`` and scale-to-z
 idle entity releases its model; the next request waits for the reload (documented
 choice: waiting a few seconds beats asking every client to retry) and the rate restarts
 at one chunk.
+
+**Capacity.** Steps above the minimum come out of the workspace's capacity pool
+(``capacity.py``): a step up waits while no chunk is free (and the entity's log says so
+once), and while the pool is over-committed (a deploy reserved what bursts were using) an
+entity above its minimum steps down one chunk per tick.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .capacity import EPSILON, CapacityPool
 
 
 def env_seconds(name: str, default: float) -> float:
@@ -83,7 +91,8 @@ class ThroughputLimiter:
 
     def __init__(self, chunk_tps: float, min_tps: float, max_tps: float,
                  scale_to_zero: bool, policy: ScalingPolicy | None = None,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, pool: CapacityPool | None = None,
+                 pool_tps: float = 0.0) -> None:
         self.chunk = float(chunk_tps)
         self.min = float(min_tps)
         self.max = float(max_tps)
@@ -102,7 +111,13 @@ class ThroughputLimiter:
         self.last_activity = clock()
         self.scaled_to_zero = False
         self.events: deque[str] = deque(maxlen=100)
+        self.notify: Callable[[str], None] | None = None  # the entity's log
+        self.pool_tps = float(pool_tps)
+        self._held_noted = False
         self._lock = threading.Lock()
+        self.pool = pool
+        if pool is not None:
+            pool.register(self)
 
     # -- bucket -----------------------------------------------------------------------------
     def _refill(self, now: float) -> None:
@@ -153,16 +168,53 @@ class ThroughputLimiter:
             series.popleft()
         return sum(t for _, t in series) / self.policy.window_s
 
+    def retire(self) -> None:
+        """This entity no longer serves: it holds nothing of the pool from now on."""
+        if self.pool is not None:
+            self.pool.unregister(self)
+            self.pool = None
+
+    def burst_share(self) -> float:
+        """The share of the machine this entity uses above its reserved minimum (read by the
+        pool without this limiter's lock: a float read is atomic)."""
+        if self.pool_tps <= 0:
+            return 0.0
+        return max(0.0, self.rate - self.min) / self.pool_tps
+
+    def _chunk_free(self) -> bool:
+        return self.pool is None or self.pool_tps <= 0 or \
+            self.pool.free() >= self.chunk / self.pool_tps - EPSILON
+
+    def _reclaim(self, now: float) -> bool:
+        """Step down one chunk when the pool is over-committed and this entity bursts."""
+        if self.pool is None or self.rate - self.chunk < max(self.min, self.chunk) - EPSILON \
+                or not self.pool.overcommitted():
+            return False
+        self._set_rate(self.rate - self.chunk, now,
+                       "scale down (capacity reclaimed for another endpoint's minimum)")
+        return True
+
     def _autoscale(self, now: float) -> None:
+        if self._reclaim(now):
+            return
         demand = self._per_second(self._demand, now)
         if demand > self.rate and self.rate < self.max:
             self._slack_since = None
             self._pressure_since = self._pressure_since or now
-            if now - self._pressure_since >= self.policy.scale_up_delay_s:
-                self._set_rate(min(self.max, self.rate + self.chunk), now, "scale up")
-                self._pressure_since = now
+            if now - self._pressure_since < self.policy.scale_up_delay_s:
+                return
+            if not self._chunk_free():  # re-checked on every call until a chunk is free
+                if not self._held_noted:
+                    self._held_noted = True
+                    self._event(f"scale up held at {int(self.rate)} tokens/s: the "
+                                "workspace's capacity pool has no free chunk of "
+                                f"{int(self.chunk)} tokens/s")
+                return
+            self._set_rate(min(self.max, self.rate + self.chunk), now, "scale up")
+            self._pressure_since = now
             return
         self._pressure_since = None
+        self._held_noted = False
         if self.rate - self.chunk >= max(self.min, self.chunk) and demand < self.rate - self.chunk:
             self._slack_since = self._slack_since or now
             if now - self._slack_since >= self.policy.scale_down_after_s:
@@ -172,10 +224,15 @@ class ThroughputLimiter:
             self._slack_since = None
 
     def _set_rate(self, rate: float, now: float, why: str) -> None:
-        self.events.append(f"{time.strftime('%H:%M:%S')} {why}: {int(self.rate)} -> "
-                           f"{int(rate)} tokens/s")
+        self._event(f"{why}: {int(self.rate)} -> {int(rate)} tokens/s")
         self.rate = rate
         self.level = min(self.level, rate)
+        self._held_noted = False
+
+    def _event(self, message: str) -> None:
+        self.events.append(f"{time.strftime('%H:%M:%S')} {message}")
+        if self.notify is not None:
+            self.notify(message)
 
     def tick(self) -> None:
         """Periodic housekeeping: scale down an idle entity even when no request arrives."""
