@@ -1,10 +1,13 @@
 """Provisioned-throughput enforcement and autoscaling for one served entity.
 
 **Rate.** The provisioned rate R (tokens/s, input + output, the way a chunk is defined)
-fills a token bucket holding at most one second of R. A request reserves its prompt
-tokens plus its ``max_tokens`` when admitted and is refunded what it did not generate, so
-the bucket charges real tokens. A request that does not fit is answered 429 with an
-integer ``Retry-After`` (seconds until the bucket holds enough); nothing waits in an
+fills a token bucket holding at most one second of R. A request is admitted while the bucket
+is not in debt; it reserves its prompt tokens plus its ``max_tokens``, which may take the
+bucket below zero, and is refunded what it did not generate, so the bucket charges real
+tokens. (Admitting only when the bucket held the whole cost, capped at one second of R,
+wasted R whenever a request cost more than a second of it: the bucket sat full until the
+next arrival, and 2x overload delivered 0.83 R.) A request that arrives in debt is answered
+429 with an integer ``Retry-After`` (seconds until the debt is repaid); nothing waits in an
 unbounded queue: at most ``max_in_flight`` admitted requests run at once, beyond that 429.
 
 **Autoscaling.** Demand (tokens asked for, admitted or not) is tracked over a sliding
@@ -137,9 +140,8 @@ class ThroughputLimiter:
             if self.in_flight >= self.policy.max_in_flight:
                 raise RateLimited(1, f"{self.in_flight} requests are already running, the "
                                   "most this endpoint queues")
-            need = min(cost, self.rate)
-            if self.rate <= 0 or self.level < need:
-                wait = (need - self.level) / self.rate if self.rate > 0 else 1.0
+            if self.rate <= 0 or self.level < 0:  # in debt: the rate repays it first
+                wait = -self.level / self.rate if self.rate > 0 else 1.0
                 raise RateLimited(max(1, math.ceil(wait)),
                                   f"the request needs {int(cost)} tokens and the endpoint is "
                                   f"provisioned for {int(self.rate)} tokens/s")
