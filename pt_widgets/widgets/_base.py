@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("pt_widgets.widgets")
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+#: At most this long, a widget being displayed waits for its first data (see
+#: ``PtWidget._repr_mimebundle_``); a local workspace answers in a few tens of ms.
+DISPLAY_WAIT_S = 0.5
 BUNDLE = STATIC / "widget.js"
 STYLES = STATIC / "widget.css"
 
@@ -307,6 +311,19 @@ class PtWidget(anywidget.AnyWidget):
             setup = getattr(part, "setup", None)
             if setup is not None:
                 setup()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """Before the notebook shows the view, give each part's first data a short moment
+        (``before_display``: the picker's first pages, fetched since ``__init__``): sent
+        before the display message, they are in the model when the view first renders, so
+        the first catalog page appears with the App instead of one round trip later. Bounded:
+        a slow workspace only delays the data, never the widget, by more than the wait."""
+        deadline = time.monotonic() + DISPLAY_WAIT_S
+        for part in self.parts.values():
+            wait = getattr(part, "before_display", None)
+            if wait is not None:
+                wait(max(0.0, deadline - time.monotonic()))
+        return super()._repr_mimebundle_(**kwargs)
 
     @property
     def part(self) -> Any:

@@ -9,8 +9,9 @@ The first pages are the exception: as the widget is created, the catalogs, the s
 the catalog the view will choose and the first 50 models of its only schema are fetched in
 the background and published in the ``start`` trait. The view shows them without asking, so
 the first model page appears without three request round trips in a row (catalogs, then
-schemas, then models) after the view is drawn. A view drawn before the fetch is done waits
-for the trait; each view uses each part once and asks the kernel, as before, for anything
+schemas, then models) after the view is drawn. Displaying the widget waits up to half a
+second for them (``before_display``), so the view's first render usually has them; a view
+drawn before the fetch is done waits for the trait; each view uses each part once and asks the kernel, as before, for anything
 else.
 """
 
@@ -64,8 +65,13 @@ class PickerPart(Part):
         self.plan: SizingPlan | None = None
         self._settled = threading.Event()
         self._settled.set()
+        self._prefetched = threading.Event()
         self.observe(self._on_selection, "model", "version")
         self.submit(self.prefetch)
+
+    def before_display(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) for the first pages: see ``PtWidget._repr_mimebundle_``."""
+        self._prefetched.wait(timeout)
 
     def prefetch(self) -> None:
         """Publish the first pages the view shows in ``start`` (see the module docstring).
@@ -79,7 +85,10 @@ class PickerPart(Part):
         except Exception:  # noqa: BLE001 - the view asks again and shows the error
             log.debug("pt_widgets: could not prefetch the picker's first pages", exc_info=True)
             start = {"failed": True}
-        self.set(start=start)  # always: a view waits for it before asking itself
+        try:
+            self.set(start=start)  # always: a view waits for it before asking itself
+        finally:
+            self._prefetched.set()
 
     def first_pages(self) -> dict[str, Any]:
         """The catalogs; the schemas of the chosen catalog (else ``system``, which the view
