@@ -83,6 +83,21 @@ export function setOptions(
   if (!known && placeholder !== undefined) select.selectedIndex = 0;
 }
 
+/** Fill a <select> with names (each its own label), keeping `value` selected if present. */
+export function setNames(
+  select: HTMLSelectElement,
+  names: string[],
+  value: string,
+  placeholder: string,
+): void {
+  setOptions(
+    select,
+    names.map((n) => ({ value: n, label: n })),
+    value,
+    placeholder,
+  );
+}
+
 /** An error box that shows one sentence, with a dismiss button. */
 export class ErrorBox {
   readonly el: HTMLDivElement;

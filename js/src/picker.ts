@@ -1,7 +1,7 @@
 // ModelPicker: catalog -> schema -> model (searchable, paged list) -> version, then the
 // version's task and eligibility as the kernel reports them.
 import { bindErrors } from "./bind";
-import { clear, debounce, type ErrorBox, errorText, field, h, setOptions } from "./dom";
+import { clear, debounce, type ErrorBox, errorText, field, h, setNames, setOptions } from "./dom";
 import { formatInt, shortTask } from "./format";
 import { type ModelsPage, StartOnce, type StartPages } from "./picker_start";
 import type { Ctx } from "./rpc";
@@ -61,12 +61,7 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, start: StartOnce, onSc
     if (cat !== ctx.get("catalog")) return;
     schemas = items;
     const current = ctx.get("schema");
-    setOptions(
-      schema,
-      schemas.map((s) => ({ value: s, label: s })),
-      current,
-      schemas.length ? "Choose a schema…" : "No schemas",
-    );
+    setNames(schema, schemas, current, schemas.length ? "Choose a schema…" : "No schemas");
     if (!current && schemas.length === 1) chooseSchema(schemas[0]);
     else if (current) onSchema();
   };
@@ -76,12 +71,7 @@ function catalogSection(ctx: PickerCtx, errors: ErrorBox, start: StartOnce, onSc
     shown = true;
     catalogs = items;
     const current = ctx.get("catalog");
-    setOptions(
-      catalog,
-      catalogs.map((c) => ({ value: c, label: c })),
-      current,
-      "Choose a catalog…",
-    );
+    setNames(catalog, catalogs, current, "Choose a catalog…");
     if (!current && catalogs.includes("system")) chooseCatalog("system");
     else if (current) await loadSchemas(current);
   };
