@@ -11,8 +11,8 @@ the background and published in the ``start`` trait. The view shows them without
 the first model page appears without three request round trips in a row (catalogs, then
 schemas, then models) after the view is drawn. Displaying the widget waits up to half a
 second for them (``before_display``), so the view's first render usually has them; a view
-drawn before the fetch is done waits for the trait; each view uses each part once and asks the kernel, as before, for anything
-else.
+drawn before the fetch is done waits for the trait; each view uses each part once and asks
+the kernel, as before, for anything else.
 """
 
 from __future__ import annotations

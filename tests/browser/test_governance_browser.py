@@ -1,7 +1,8 @@
 """Day two in a real JupyterLab: deploy an external model from the App's form (its upstream a
 second local workspace, its key typed into the password field), chat with it in the
-playground, grant CAN_QUERY in the "Govern" section and see it listed, then save the notebook
-and find the typed key nowhere in the .ipynb nor in the widget's state.
+playground, grant CAN_QUERY in the "Govern" section and see it listed, set a calls-per-minute
+limit there and see its 429s counted in the "Monitor" section, then save the notebook and find
+the typed key nowhere in the .ipynb nor in the widget's state.
 Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
@@ -91,6 +92,54 @@ def test_grant_can_query_and_see_it_listed(page):
                             f"print(p[p.principal == {BOB!r}].level.tolist())")
     assert out.strip() == "['CAN_QUERY']"
     screenshot(govern, "governance_permissions.png")
+
+
+def ensure_open(page, testid: str):
+    """The section, opened if it is not (a click on an open one's summary closes it)."""
+    section = app_root(page).locator(f"[data-testid={testid}]")
+    if section.get_attribute("open") is None:
+        section.locator("summary").click()
+    expect(section).to_have_attribute("open", "")
+    return section
+
+
+CALLS = """
+from pt_widgets.errors import ApiError
+from pt_widgets.transport import NO_RETRY
+codes = []
+for i in range(5):
+    try:
+        app.workspace.chat({endpoint!r}, f"Hello {{i}}", max_tokens=4, retry=NO_RETRY)
+        codes.append(200)
+    except ApiError as error:
+        codes.append(error.status)
+print(codes.count(429), codes.count(200), len(codes))
+"""
+
+
+def test_set_a_rate_limit_and_see_the_429s_in_the_monitor(page):
+    monitor = ensure_open(page, "step-monitor")
+    monitor.locator("[data-testid=mon-endpoint]").select_option(ENDPOINT)
+    expect(monitor.locator("[data-status=watching]")).to_have_count(1, timeout=30_000)
+    # one interval measured: the 429s below fall in a later one, against a known baseline
+    expect(monitor.locator("[data-testid=mon-chart-box]")).to_have_attribute(
+        "data-rows", re.compile(r"^[1-9]"), timeout=60_000)
+    assert monitor.locator("[data-testid=mon-429-count]").inner_text() == "0"
+
+    govern = ensure_open(page, "step-govern")
+    govern.locator("[data-testid=limit-key]").select_option("endpoint")
+    govern.locator("[data-testid=limit-calls]").fill("2")
+    govern.locator("[data-testid=limit-add]").click()
+    expect(govern.locator("[data-testid=rate-limit]")).to_have_count(1, timeout=30_000)
+    expect(govern.locator("[data-testid=rate-limit]")).to_contain_text("2")
+
+    refused, answered, total = map(int, kernel_exec(page, CALLS.format(endpoint=ENDPOINT))
+                                   .split())
+    assert total == 5 and answered <= 2 and refused == 5 - answered, (refused, answered)
+    expect(monitor.locator("[data-testid=mon-429-count]")).to_have_text(str(refused),
+                                                                       timeout=60_000)
+    monitor.scroll_into_view_if_needed()
+    screenshot(monitor, "monitor_gateway_429s.png")
 
 
 def test_saved_notebook_and_widget_state_hold_no_trace_of_the_key(page, lab, upstream):  # noqa: F811

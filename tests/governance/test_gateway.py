@@ -155,6 +155,10 @@ def test_a_token_limit_for_the_whole_endpoint(gw_server, upstream, callers, endp
     refused = ask(gw_server, gw_server.token, "second", "gw-tokens")
     assert refused.status_code == 429
     assert "1 tokens per minute for all callers together" in refused.json()["message"]
+    # the gateway's 429 is one of the endpoint's: its metrics count it (the monitor reads them)
+    metrics = requests.get(f"{gw_server.host}/api/2.0/serving-endpoints/gw-tokens/metrics",
+                           headers=gw_server.headers, timeout=10).text
+    assert 'request_429_count_total{served_entity=""} 1.0' in metrics, metrics
 
 
 def test_a_limit_put_through_the_ai_gateway_route_is_enforced(gw_server, upstream, callers,

@@ -75,9 +75,14 @@ async def invoke(request: Request, name: str, body: dict[str, Any],
                  entity: str | None = None) -> Response:
     workspace = request.app.state.workspace
     started = time.perf_counter()
-    ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
-        getattr(request.state, "endpoint_record", None) or workspace.store.get(name),
-        getattr(request.state, "user", None))
+    try:
+        ticket = workspace.governance.gateway.admit(  # governance hook: AI gateway, before PT
+            getattr(request.state, "endpoint_record", None) or workspace.store.get(name),
+            getattr(request.state, "user", None))
+    except ApiError as exc:  # a spent gateway limit is a 429 of this endpoint's, counted so
+        workspace.runtime.metrics_for(name).record(  # (no entity was chosen: label "")
+            entity or "", exc.status or 429, (time.perf_counter() - started) * 1000)
+        raise
     served = await run_in_threadpool(workspace.serving.served_entity, name, entity)
     metrics = workspace.runtime.metrics_for(name)
     status, tokens, answer = 200, (0, 0), None
