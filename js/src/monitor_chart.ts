@@ -88,10 +88,15 @@ export function readoutText(rows: MonitorRow[]): string {
   const rates = recentRates(rows);
   const answered = [...rows].reverse().find((r) => (r.requests ?? 0) > 0);
   const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${formatInt(v)} ms`);
+  // an external model has no provisioned rate: say so rather than show a number
+  const rate =
+    last.provisioned_tokens_per_s === null
+      ? "no provisioned rate"
+      : `current rate ${formatInt(last.provisioned_tokens_per_s)}${bandText(last)}`;
   return (
-    `${formatNumber(rates.tokens, 1)} tokens/s delivered (last minute) · current rate ` +
-    `${formatInt(last.provisioned_tokens_per_s)}${bandText(last)} · ${formatNumber(rates.requests)} ` +
-    `requests/s · latency p50 ${ms(answered?.latency_p50_ms)}, p95 ${ms(answered?.latency_p95_ms)}`
+    `${formatNumber(rates.tokens, 1)} tokens/s delivered (last minute) · ${rate} · ` +
+    `${formatNumber(rates.requests)} requests/s · latency p50 ${ms(answered?.latency_p50_ms)}, ` +
+    `p95 ${ms(answered?.latency_p95_ms)}`
   );
 }
 

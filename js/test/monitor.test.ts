@@ -107,6 +107,12 @@ describe("monitor helpers", () => {
     );
     const flat = row(100, { min_tokens_per_s: 90, max_tokens_per_s: 90, latency_p95_ms: null });
     expect(readoutText([flat])).toMatch(/current rate 90 \(provisioned 90\).*p95 –/);
+    const external = row(100, {
+      provisioned_tokens_per_s: null,
+      min_tokens_per_s: null,
+      max_tokens_per_s: null,
+    });
+    expect(readoutText([external])).toMatch(/delivered \(last minute\) · no provisioned rate · /);
     expect(recentRates([row(10), row(100)])).toEqual({ tokens: 60, requests: 2 });
     expect(recentRates([row(100, { tokens: null, requests: null })])).toEqual({
       tokens: null,

@@ -51,8 +51,11 @@ class EndpointMetrics:
         self.tokens_out.labels(entity).inc(tokens_out)
         self.latency.labels(entity).observe(latency_ms)
 
-    def set_rate(self, entity: str, rate: float, in_flight: int) -> None:
-        self.provisioned.labels(entity).set(rate)
+    def set_rate(self, entity: str, rate: float | None, in_flight: int) -> None:
+        """``rate`` None: the entity has no provisioned rate (an external model), so no
+        gauge is exported for it (a number would be a made-up limit)."""
+        if rate is not None:
+            self.provisioned.labels(entity).set(rate)
         self.in_flight.labels(entity).set(in_flight)
 
     def render(self) -> bytes:

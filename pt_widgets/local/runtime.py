@@ -219,7 +219,8 @@ class Runtime:
                     served.note(f"Idle for {limiter.idle_for():.0f} s: scaling to zero")
                     served.close()
                     limiter.mark_scaled_to_zero()
-        self.metrics_for(endpoint).set_rate(served.name, limiter.rate, limiter.in_flight)
+        rate = None if served.sizing is None else limiter.rate  # external: not provisioned
+        self.metrics_for(endpoint).set_rate(served.name, rate, limiter.in_flight)
 
     def close(self) -> None:
         self._stop.set()

@@ -138,6 +138,8 @@ def test_set_a_rate_limit_and_see_the_429s_in_the_monitor(page):
     assert total == 5 and answered <= 2 and refused == 5 - answered, (refused, answered)
     expect(monitor.locator("[data-testid=mon-429-count]")).to_have_text(str(refused),
                                                                        timeout=60_000)
+    # an external model has no provisioned rate, and the monitor says so
+    expect(monitor.locator("[data-testid=mon-readout]")).to_contain_text("no provisioned rate")
     monitor.scroll_into_view_if_needed()
     screenshot(monitor, "monitor_gateway_429s.png")
 
