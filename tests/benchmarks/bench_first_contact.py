@@ -100,7 +100,10 @@ def new_server(base: Path, name: str, prepare: bool, model_cache: Path | None) -
     cache = model_cache or data_dir / "model-cache"  # a new user's default: inside the data dir
     return ServerProcess(data_dir, env={"PT_WIDGETS_PREPARE_AT_START": "1" if prepare else "0",
                                         "PT_WIDGETS_MODEL_CACHE": str(cache),
-                                        "PT_WIDGETS_CALIBRATION_SECONDS": "8"})
+                                        "PT_WIDGETS_CALIBRATION_SECONDS": "8",
+                                        # the product's sizing, as a new user gets it
+                                        "PT_WIDGETS_CAPACITY_CHUNKS": "4",
+                                        "PT_WIDGETS_CAPACITY_MACHINES": "1"})
 
 
 def report(rows: list[dict]) -> None:
