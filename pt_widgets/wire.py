@@ -436,9 +436,11 @@ class ServingEndpoint:
 
     @property
     def state_message(self) -> str:
-        """The most useful deployment message of the latest entities (failed ones first)."""
+        """The most useful deployment message of the latest entities: the failed entity's
+        (the reason), then an aborted one's, then the others'."""
         entities = sorted(self.latest_served_entities,
-                          key=lambda e: e.deployment not in FAILED_DEPLOYMENTS)
+                          key=lambda e: (e.deployment != FAILED_DEPLOYMENTS[0],
+                                         e.deployment not in FAILED_DEPLOYMENTS))
         messages = (e.deployment_state_message for e in entities)
         return next((m for m in messages if m), "")
 

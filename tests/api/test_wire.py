@@ -234,3 +234,19 @@ def test_sse_error_object_raises():
 
     with pytest.raises(ApiError, match="engine crashed"):
         list(iter_sse_data(['data: {"error_code": "INTERNAL_ERROR", "message": "engine crashed"}']))
+
+
+def test_the_failed_entitys_reason_comes_before_an_aborted_ones():
+    """A two-entity config that failed on its second entity (e.g. a capacity shortage on the
+    larger one): the reason is the failed entity's, not the first entity's "Aborted"."""
+    def entity(name: str, deployment: str, message: str) -> dict:
+        return {"name": name, "entity_name": "a.b.m", "entity_version": "1",
+                "min_provisioned_throughput": 60, "max_provisioned_throughput": 60,
+                "state": {"deployment": deployment, "deployment_state_message": message}}
+
+    failed = dict(CREATE_RESPONSE, state={"ready": "NOT_READY", "config_update": "UPDATE_FAILED"},
+                  pending_config={"served_entities": [
+                      entity("v1", "DEPLOYMENT_ABORTED", "Aborted: another served entity of this "
+                             "config failed."),
+                      entity("v2", "DEPLOYMENT_FAILED", "Insufficient capacity: …")]})
+    assert ServingEndpoint.from_wire(failed).state_message == "Insufficient capacity: …"
