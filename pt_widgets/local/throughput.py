@@ -28,21 +28,18 @@ entity above its minimum steps down one chunk per tick.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .capacity import EPSILON, CapacityPool
+from .capacity import EPSILON, CapacityPool, env_number
 
 
 def env_seconds(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
+    """A timing from the environment (any number; a bad value falls back to the default)."""
+    return env_number(name, default, float("-inf"))
 
 
 @dataclass(frozen=True)
